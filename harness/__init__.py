@@ -1,0 +1,73 @@
+"""salmu-harness: the evaluation harness for SALMUBench (sensitive association-level
+multimodal unlearning of CLIP models).
+
+The public API for plugin authors and scripts. Heavy pieces (torch, open_clip) are imported
+only when first used, so ``import harness`` stays cheap for tools such as ``validate``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from harness.errors import (
+    BenchmarkError,
+    BudgetExceededError,
+    CheckpointError,
+    HarnessError,
+    NonFiniteModelError,
+    ParameterError,
+    PluginError,
+    ResultError,
+    UnknownNameError,
+)
+from harness.hookspecs import hookimpl
+from harness.method import Method
+from harness.metric import Metric, MetricOutcome, SkipMetric
+from harness.versions import PLUGIN_API_VERSION, RESULT_SCHEMA_VERSION, __version__
+
+_LAZY = {
+    "RunContext": "harness.context",
+    "Batch": "harness.context",
+    "SplitView": "harness.context",
+    "Budget": "harness.budget",
+    "EvaluationContext": "harness.evaluation",
+    "RunOptions": "harness.pipeline",
+    "RunOutcome": "harness.pipeline",
+    "run_method": "harness.pipeline",
+    "evaluate_checkpoint": "harness.pipeline",
+    "load_plugins": "harness.plugins",
+    "load_benchmark": "harness.benchmarks",
+    "validate_file": "harness.validation",
+    "training": "harness.training",
+}
+
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "RESULT_SCHEMA_VERSION",
+    "BenchmarkError",
+    "BudgetExceededError",
+    "CheckpointError",
+    "HarnessError",
+    "Method",
+    "Metric",
+    "MetricOutcome",
+    "NonFiniteModelError",
+    "ParameterError",
+    "PluginError",
+    "ResultError",
+    "SkipMetric",
+    "UnknownNameError",
+    "__version__",
+    "hookimpl",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if name == "training" else getattr(module, name)
+    globals()[name] = value
+    return value

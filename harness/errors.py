@@ -1,0 +1,67 @@
+"""Errors a user can cause, each carrying the one message that says what to do.
+
+The CLI turns any :class:`HarnessError` into that message and a non-zero exit code, never a
+traceback. Code that wraps a third-party exception raises one of these ``from`` it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class HarnessError(Exception):
+    """An error with a user-facing message and an optional hint on how to fix it."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class UnknownNameError(HarnessError):
+    """A method, metric, benchmark or split name that is not installed."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        message = f"unknown {kind} {name!r}"
+        if close:
+            message += f"; did you mean {', '.join(repr(c) for c in close)}?"
+        listing = ", ".join(known) if known else "(none installed)"
+        super().__init__(message, f"installed {kind}s: {listing}")
+        self.name = name
+        self.suggestions = close
+
+
+class PluginError(HarnessError):
+    """A plugin that failed to import or register, or that declares an incompatible API."""
+
+
+class ParameterError(HarnessError):
+    """A method parameter or configuration value that does not match its schema."""
+
+
+class BenchmarkError(HarnessError):
+    """A benchmark that cannot be loaded: missing split or file, gated or offline hub, ..."""
+
+
+class CheckpointError(HarnessError):
+    """A weights file that is missing, corrupt, truncated or of another architecture."""
+
+
+class BudgetExceededError(HarnessError):
+    """A method read more samples than its compute budget allows."""
+
+
+class NonFiniteModelError(HarnessError):
+    """A loss or a model output became NaN or infinite."""
+
+
+class ResultError(HarnessError):
+    """A result document that does not validate."""

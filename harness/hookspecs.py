@@ -1,0 +1,25 @@
+"""The hooks a salmu-harness plugin can implement.
+
+A plugin is a module exposed through the ``salmu_harness`` entry-point group. It implements one
+or more of these hooks with ``@harness.hookimpl`` and calls ``register(...)`` once per thing it
+provides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("salmu_harness")
+hookimpl = pluggy.HookimplMarker("salmu_harness")
+
+
+@hookspec
+def register_methods(register: Callable[..., None]) -> None:
+    """Register unlearning methods by calling ``register(harness.Method(...))`` for each."""
+
+
+@hookspec
+def register_metrics(register: Callable[..., None]) -> None:
+    """Register evaluation metrics by calling ``register(harness.Metric(...))`` for each."""

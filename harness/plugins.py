@@ -1,0 +1,239 @@
+"""Discovering plugins through entry points and collecting what they register.
+
+Built-in plugins (the SALMUBench metric suite) are registered through the same hooks as third
+parties. A plugin that fails to import, to register, or that targets another plugin API is
+recorded as broken instead of crashing the harness.
+
+``SALMU_HARNESS_PLUGINS`` restricts which third-party distributions load: unset loads all, an
+empty value loads none, ``dist1,dist2`` loads those (distribution or entry-point names).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Literal
+
+import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from harness import hookspecs
+from harness.errors import PluginError, UnknownNameError
+from harness.method import Method
+from harness.metric import Metric
+from harness.versions import PLUGIN_API_VERSION, __version__
+
+ENTRY_POINT_GROUP = "salmu_harness"
+PLUGINS_ENV_VAR = "SALMU_HARNESS_PLUGINS"
+BUILTIN_PLUGINS = ("harness.builtin.salmubench_metrics",)
+
+
+@dataclass
+class PluginRecord:
+    """One plugin: where it comes from, what it registered, and whether it works."""
+
+    name: str
+    distribution: str
+    version: str
+    builtin: bool = False
+    status: Literal["ok", "broken"] = "ok"
+    error: str | None = None
+    methods: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "builtin": self.builtin,
+            "status": self.status,
+            "error": self.error,
+            "methods": sorted(self.methods),
+            "metrics": sorted(self.metrics),
+        }
+
+
+@dataclass
+class Registry:
+    """Everything the loaded plugins provide, looked up by name."""
+
+    plugins: dict[str, PluginRecord] = field(default_factory=dict)
+    methods: dict[str, tuple[Method, PluginRecord]] = field(default_factory=dict)
+    metrics: dict[str, tuple[Metric, PluginRecord]] = field(default_factory=dict)
+    conflicts: dict[str, list[PluginRecord]] = field(default_factory=dict)
+
+    def method(self, name: str) -> Method:
+        """The method called ``name``; a clear error when it is unknown, broken or ambiguous."""
+        self._raise_if_conflicted("method", name)
+        if name in self.methods:
+            return self.methods[name][0]
+        self._raise_if_broken("method", name)
+        raise UnknownNameError("method", name, self.methods)
+
+    def metric(self, key: str) -> Metric:
+        """The metric with this key (or name, case-insensitive)."""
+        self._raise_if_conflicted("metric", key)
+        if key in self.metrics:
+            return self.metrics[key][0]
+        by_name = {m.name.lower(): m for m, _ in self.metrics.values()}
+        if key.lower() in by_name:
+            return by_name[key.lower()]
+        self._raise_if_broken("metric", key)
+        known = list(self.metrics) + [m.name for m, _ in self.metrics.values()]
+        raise UnknownNameError("metric", key, known)
+
+    def select_metrics(self, keys: Iterable[str] | None = None) -> list[Metric]:
+        """The metrics to evaluate: the given keys or names, or every installed metric."""
+        if keys is None:
+            return sorted((m for m, _ in self.metrics.values()), key=lambda m: _key_order(m.key))
+        selected: dict[str, Metric] = {}
+        for key in keys:
+            metric = self.metric(key)
+            selected[metric.key] = metric
+        return list(selected.values())
+
+    def plugin_of(self, kind: Literal["method", "metric"], name: str) -> PluginRecord:
+        table = self.methods if kind == "method" else self.metrics
+        return table[name][1]
+
+    def _raise_if_conflicted(self, kind: str, name: str) -> None:
+        key = f"{kind}:{name}"
+        if key in self.conflicts:
+            owners = " and ".join(f"{p.distribution} {p.version}" for p in self.conflicts[key])
+            raise PluginError(
+                f"{kind} {name!r} is registered by two plugins: {owners}",
+                f"uninstall one of them, or choose which loads with {PLUGINS_ENV_VAR}=dist1,...",
+            )
+
+    def _raise_if_broken(self, kind: str, name: str) -> None:
+        wanted = canonicalize_name(name)
+        for record in self.plugins.values():
+            if record.status != "broken":
+                continue
+            names = {canonicalize_name(record.name), canonicalize_name(record.distribution)}
+            if wanted in names or any(n.endswith(f"-{wanted}") for n in names):
+                raise PluginError(
+                    f"{kind} {name!r} comes from plugin {record.name!r} "
+                    f"({record.distribution} {record.version}), which is broken: {record.error}",
+                    "fix or reinstall that distribution; `salmu-harness plugins` lists all",
+                )
+
+
+def load_plugins(*, builtins: bool = True, third_party: bool = True) -> Registry:
+    """Import the built-in and installed plugins and collect their registrations."""
+    manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    manager.add_hookspecs(hookspecs)
+    registry = Registry()
+    if builtins:
+        for module_name in BUILTIN_PLUGINS:
+            record = PluginRecord(module_name, "salmu-harness", __version__, builtin=True)
+            _import_and_register(manager, registry, record, module_name)
+    if third_party:
+        for entry_point in _selected_entry_points():
+            dist = entry_point.dist
+            record = PluginRecord(
+                entry_point.name,
+                dist.name if dist else "(unknown)",
+                dist.version if dist else "(unknown)",
+            )
+            _import_and_register(manager, registry, record, entry_point.value)
+    for hook_name, kind in (("register_methods", "method"), ("register_metrics", "metric")):
+        for impl in getattr(manager.hook, hook_name).get_hookimpls():
+            record = registry.plugins[impl.plugin_name]
+            if record.status == "broken":
+                continue
+            try:
+                impl.function(register=_registrar(registry, record, kind))
+            except Exception as exc:  # a plugin's bug must not take the harness down
+                _mark_broken(registry, record, f"{hook_name} raised {_describe(exc)}")
+    return registry
+
+
+def _selected_entry_points() -> list[metadata.EntryPoint]:
+    entry_points = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    allowed = os.environ.get(PLUGINS_ENV_VAR)
+    if allowed is None:
+        return entry_points
+    wanted = {canonicalize_name(n) for n in allowed.split(",") if n.strip()}
+    return [
+        ep
+        for ep in entry_points
+        if canonicalize_name(ep.name) in wanted
+        or (ep.dist is not None and canonicalize_name(ep.dist.name) in wanted)
+    ]
+
+
+def _import_and_register(
+    manager: pluggy.PluginManager, registry: Registry, record: PluginRecord, target: str
+) -> None:
+    registry.plugins[record.name] = record
+    module_name, _, attribute = target.partition(":")
+    try:
+        plugin = importlib.import_module(module_name)
+        if attribute:
+            for part in attribute.split("."):
+                plugin = getattr(plugin, part)
+        manager.register(plugin, name=record.name)
+    except Exception as exc:  # ImportError, SyntaxError, a pluggy validation error, ...
+        _mark_broken(registry, record, f"failed to load: {_describe(exc)}")
+
+
+def _registrar(registry: Registry, record: PluginRecord, kind: str) -> Any:
+    def register(item: Method | Metric) -> None:
+        expected = Method if kind == "method" else Metric
+        if not isinstance(item, expected):
+            raise PluginError(
+                f"register() in register_{kind}s expects a harness.{expected.__name__}"
+            )
+        _check_api(item, record)
+        name = item.name if isinstance(item, Method) else item.key
+        table: dict[str, Any] = registry.methods if kind == "method" else registry.metrics
+        conflict_key = f"{kind}:{name}"
+        if conflict_key in registry.conflicts:
+            registry.conflicts[conflict_key].append(record)
+        elif name in table:
+            registry.conflicts[conflict_key] = [table.pop(name)[1], record]
+        else:
+            table[name] = (item, record)
+        (record.methods if kind == "method" else record.metrics).append(name)
+
+    return register
+
+
+def _check_api(item: Method | Metric, record: PluginRecord) -> None:
+    try:
+        supported = SpecifierSet(item.plugin_api)
+    except InvalidSpecifier as exc:
+        raise PluginError(f"plugin_api {item.plugin_api!r} is not a version range") from exc
+    if not supported.contains(Version(PLUGIN_API_VERSION)):
+        raise PluginError(
+            f"{record.distribution} {record.version} supports plugin API {item.plugin_api}, "
+            f"but salmu-harness {__version__} implements plugin API {PLUGIN_API_VERSION}",
+            "upgrade whichever of the two is older",
+        )
+
+
+def _mark_broken(registry: Registry, record: PluginRecord, error: str) -> None:
+    record.status = "broken"
+    record.error = error
+    for name in record.methods:
+        if registry.methods.get(name, (None, None))[1] is record:
+            del registry.methods[name]
+    for key in record.metrics:
+        if registry.metrics.get(key, (None, None))[1] is record:
+            del registry.metrics[key]
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _key_order(key: str) -> tuple[Any, ...]:
+    parts = key.split(".")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)

@@ -1,0 +1,27 @@
+"""Access to the JSON Schemas shipped in ``schemas/`` (installed as ``harness.schemas``)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+RESULT_SCHEMA = "result.schema.json"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The parsed schema file ``name`` from the installed package."""
+    return json.loads(resources.files("harness.schemas").joinpath(name).read_text("utf-8"))
+
+
+@cache
+def validator(name: str = RESULT_SCHEMA) -> jsonschema.Draft202012Validator:
+    """A compiled validator for schema ``name`` (format checks on)."""
+    schema = load_schema(name)
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )

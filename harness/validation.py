@@ -1,0 +1,164 @@
+"""Checking result documents: JSON Schema first, then the rules a schema cannot express.
+
+Nothing in a checked file is ever executed. Oversized or deeply nested files are refused
+before or while parsing, and NaN/Infinity literals are reported with their JSON path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.schema_loader import validator
+from harness.scoring import normalised_score
+
+MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 32
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a file is invalid, located by a JSON path."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"file": self.file, "path": self.path, "message": self.message}
+
+
+class _NonFinite:
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def validate_file(path: Path) -> list[Problem]:
+    """Every problem of the result file at ``path`` (empty when it is valid)."""
+    name = str(path)
+    try:
+        size = Path(path).stat().st_size
+    except OSError as exc:
+        return [Problem(name, "$", f"cannot read the file: {exc.strerror or exc}")]
+    if size > MAX_BYTES:
+        return [Problem(name, "$", f"file is {size} bytes, over the {MAX_BYTES}-byte limit")]
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return [Problem(name, "$", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
+    return validate_text(text, name)
+
+
+def validate_text(text: str, name: str = "<document>") -> list[Problem]:
+    """Every problem of a result document given as JSON text."""
+    try:
+        document = json.loads(text, parse_constant=_NonFinite)
+    except json.JSONDecodeError as exc:
+        hint = " (the file is truncated)" if exc.pos >= len(text.rstrip()) else ""
+        return [
+            Problem(
+                name,
+                "$",
+                f"not valid JSON{hint}: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            )
+        ]
+    except RecursionError:
+        return [Problem(name, "$", "nested too deeply to be a result document")]
+    return validate_document(document, name)
+
+
+def validate_document(document: Any, name: str = "<document>") -> list[Problem]:
+    """Every problem of a parsed result document."""
+    problems = [Problem(name, p, m) for p, m in _structure(document)]
+    if problems:
+        return problems
+    for error in validator().iter_errors(document):
+        problems.append(Problem(name, _json_path(error.absolute_path), error.message))
+    if not problems:
+        problems = [Problem(name, p, m) for p, m in semantic_problems(document)]
+    return problems
+
+
+def _structure(node: Any, path: str = "$", depth: int = 0) -> Iterator[tuple[str, str]]:
+    if depth > MAX_DEPTH:
+        yield path, f"nested deeper than {MAX_DEPTH} levels"
+        return
+    if isinstance(node, _NonFinite):
+        yield path, f"is {node.literal}; numbers in a result must be finite"
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _structure(value, _child(path, key), depth + 1)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _structure(value, f"{path}[{index}]", depth + 1)
+
+
+def semantic_problems(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Rules beyond the schema: bounds, CIs around their estimate, references vs direction,
+    normalised scores that agree with the values, and an error on failed results."""
+    if document["status"] == "failed" and "error" not in document:
+        yield "$.status", "a failed result must carry an error"
+    for key, metric in document["metrics"].items():
+        base = _child("$.metrics", key)
+        bounds = metric.get("bounds")
+        entries = {"": metric, **{f".references.{r}": v for r, v in metric["references"].items()}}
+        for suffix, entry in entries.items():
+            if entry.get("status") != "ok":
+                continue
+            numbers = {"value": entry["value"], **entry.get("values", {})}
+            if bounds:
+                for label, number in numbers.items():
+                    if not bounds[0] - TOLERANCE <= number <= bounds[1] + TOLERANCE:
+                        yield (
+                            f"{base}{suffix}.{label}",
+                            f"{number} is outside the metric's bounds {bounds}",
+                        )
+            for label, (low, high) in entry.get("ci", {}).items():
+                point = numbers.get(label)
+                if point is not None and not low - TOLERANCE <= point <= high + TOLERANCE:
+                    yield (
+                        f"{base}{suffix}.ci.{label}",
+                        f"interval [{low}, {high}] does not contain its estimate {point}",
+                    )
+        clean, compromised = metric["references"]["clean"], metric["references"]["compromised"]
+        if clean.get("status") == "ok" and compromised.get("status") == "ok":
+            c, k = clean["value"], compromised["value"]
+            if metric["target"] == "clean" and _strictly_better(metric["direction"], k, c):
+                yield (
+                    f"{base}.references",
+                    f"Compromised ({k}) is better than Clean ({c}) although the metric aims "
+                    f"at Clean with {metric['direction']} better: references are inconsistent",
+                )
+            if metric.get("status") == "ok" and "normalized" in metric:
+                expected = normalised_score(metric["target"], metric["value"], c, k)["score"]
+                stated = metric["normalized"]["score"]
+                if stated is not None and (expected is None or abs(stated - expected) > 1e-4):
+                    yield (
+                        f"{base}.normalized.score",
+                        f"{stated} does not agree with value and references ({expected})",
+                    )
+
+
+def _strictly_better(direction: str, a: float, b: float) -> bool:
+    return a < b - TOLERANCE if direction == "lower" else a > b + TOLERANCE
+
+
+def _child(path: str, key: Any) -> str:
+    key = str(key)
+    if key.isidentifier():
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key)}]"
+
+
+def _json_path(parts: Any) -> str:
+    path = "$"
+    for part in parts:
+        path = f"{path}[{part}]" if isinstance(part, int) else _child(path, part)
+    return path
