@@ -1,0 +1,118 @@
+"""What a loaded benchmark is: its splits, metadata files, reference models and GenKnow set."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import datasets
+
+from harness.errors import UnknownNameError
+
+#: Splits a method may read. Everything else (holdouts, Clean model) is evaluation-only.
+METHOD_SPLITS = ("forget", "retain")
+Role = Literal["compromised", "clean"]
+
+
+@dataclass
+class Split:
+    """One split: a ``datasets.Dataset`` with columns image, text, identity_id, file_name."""
+
+    name: str
+    dataset: datasets.Dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    @cached_property
+    def texts(self) -> list[str]:
+        return list(self.dataset["text"])
+
+    @cached_property
+    def identity_ids(self) -> list[str | None]:
+        return list(self.dataset["identity_id"])
+
+    @cached_property
+    def file_names(self) -> list[str]:
+        return list(self.dataset["file_name"])
+
+    @cached_property
+    def identities(self) -> list[str]:
+        """The distinct identity ids of the split, sorted."""
+        return sorted({i for i in self.identity_ids if i is not None})
+
+    @cached_property
+    def sha256(self) -> str:
+        """A content hash over file_name, text, identity_id and the image bytes, in row order."""
+        digest = hashlib.sha256()
+        raw = self.dataset.cast_column("image", datasets.Image(decode=False))
+        for batch in raw.iter(batch_size=512):
+            for image, text, identity, name in zip(
+                batch["image"], batch["text"], batch["identity_id"], batch["file_name"], strict=True
+            ):
+                for part in (name, text, identity or "", image["bytes"] or b""):
+                    data = part if isinstance(part, bytes) else part.encode("utf-8")
+                    digest.update(len(data).to_bytes(8, "little"))
+                    digest.update(data)
+        return digest.hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        """Rows, identities and content hash, as results record them."""
+        return {"rows": len(self), "identities": len(self.identities), "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a reference model's weights are, and what to record about them."""
+
+    role: Role
+    id: str
+    revision: str | None
+    path: Path
+    architecture: str | None = None
+
+
+@dataclass(frozen=True)
+class GenKnowSet:
+    """A zero-shot classification set: a dataset with ``image`` and integer ``label`` columns."""
+
+    name: str
+    dataset: datasets.Dataset
+    classnames: tuple[str, ...]
+    templates: tuple[str, ...]
+
+
+@dataclass
+class Benchmark:
+    """A loaded benchmark: splits (stored and derived), metadata files and the model pair."""
+
+    name: str
+    revision: str
+    splits: dict[str, Split]
+    metadata: dict[str, Any]
+    models: dict[Role, ModelSource]
+    genknow: GenKnowSet | None = None
+    genknow_skip_reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def split(self, name: str) -> Split:
+        """The split called ``name``; a did-you-mean error when there is none."""
+        if name not in self.splits:
+            raise UnknownNameError("split", name, self.splits)
+        return self.splits[name]
+
+    def iter_splits(self) -> Iterator[Split]:
+        return iter(self.splits.values())
+
+    def describe(self) -> dict[str, Any]:
+        """Name, revision and per-split rows, identities and hashes, as results record them."""
+        return {
+            "name": self.name,
+            "revision": self.revision,
+            "splits": {name: split.describe() for name, split in sorted(self.splits.items())},
+            "details": self.details,
+        }

@@ -1,0 +1,183 @@
+"""The real SALMUBench: the gated Hugging Face model pair and evaluation dataset.
+
+Weights come through ``huggingface_hub`` and the dataset's files through a snapshot read with
+``datasets``, at pinned revisions by default. Every artefact can instead be given as a local
+path, for clusters without internet. ``HF_TOKEN``, ``HF_HOME`` and ``HF_HUB_OFFLINE`` are
+honoured by the hub library itself. No code from a repository is ever executed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from huggingface_hub import errors as hub_errors
+
+from harness.benchmarks.assemble import assemble_benchmark
+from harness.benchmarks.base import Benchmark, ModelSource
+from harness.benchmarks.genknow import read_genknow
+from harness.benchmarks.hub_layout import read_evaluation_dataset
+from harness.errors import BenchmarkError
+
+ARCHITECTURE = "ViT-B-16"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HubArtefact:
+    """A file or repository on the hub, at a pinned revision."""
+
+    repo_id: str
+    revision: str
+    repo_type: str = "model"
+    filename: str | None = None
+
+
+DATASET = HubArtefact(
+    "cvc-mmu/salmubench-512-redistributed", "b76aa3885a696969e51de4786c9f92e8064b4679", "dataset"
+)
+TRAINING_DATASET = HubArtefact(
+    "cvc-mmu/salmu-512-redistributed", "11bc6fec2530a70ba222bf86a70fe4d7681f86dd", "dataset"
+)
+COMPROMISED = HubArtefact(
+    "cvc-mmu/clip-vit-b-16-salmu-compromised",
+    "230b1b4f7b84d1bb96927a0a47ac7a007ceba528",
+    filename="open_clip_pytorch_model.bin",
+)
+CLEAN = HubArtefact(
+    "cvc-mmu/clip-vit-b-16-salmu-clean",
+    "1d3c0b01dceaf0e66b4d0abeefa3bc8a616f73f8",
+    filename="open_clip_model.safetensors",
+)
+#: option names accepted by :func:`load_salmubench` (``--benchmark-option KEY=VALUE``)
+OPTIONS = (
+    "dataset",
+    "dataset_revision",
+    "compromised",
+    "compromised_revision",
+    "clean",
+    "clean_revision",
+    "imagenet",
+)
+
+
+def load_salmubench(options: Mapping[str, Any] | None = None) -> Benchmark:
+    """Load SALMUBench from the hub (pinned revisions) or from the local paths in ``options``.
+
+    Options: ``dataset`` (snapshot folder), ``compromised`` and ``clean`` (weights file or
+    ``local-dir:`` folder), ``*_revision`` (override a pinned revision) and ``imagenet`` (an
+    ImageNet-1k validation folder for GenKnow; without it GenKnow is skipped).
+    """
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise BenchmarkError(
+            f"salmubench has no option {unknown[0]!r}", f"its options are: {', '.join(OPTIONS)}"
+        )
+    dataset_revision = options.get("dataset_revision", DATASET.revision)
+    if options.get("dataset"):
+        dataset_dir = Path(options["dataset"]).expanduser()
+    else:
+        dataset_dir = Path(
+            _from_hub(DATASET, dataset_revision, "dataset", _download_dataset_snapshot)
+        )
+    stored, metadata = read_evaluation_dataset(dataset_dir)
+    models = {
+        role: _model_source(role, artefact, options)
+        for role, artefact in (("compromised", COMPROMISED), ("clean", CLEAN))
+    }
+    imagenet = options.get("imagenet")
+    return assemble_benchmark(
+        "salmubench",
+        dataset_revision if not options.get("dataset") else f"local:{dataset_dir}",
+        stored,
+        metadata,
+        models,  # type: ignore[arg-type]
+        genknow=read_genknow(Path(imagenet)) if imagenet else None,
+        genknow_skip_reason=None
+        if imagenet
+        else ("no ImageNet-1k validation folder given (--benchmark-option imagenet=PATH)"),
+        details={"dataset_repo": DATASET.repo_id, "architecture": ARCHITECTURE},
+    )
+
+
+def _model_source(role: str, artefact: HubArtefact, options: Mapping[str, Any]) -> ModelSource:
+    revision = options.get(f"{role}_revision", artefact.revision)
+    if options.get(role):
+        path = Path(str(options[role]).removeprefix("local-dir:")).expanduser()
+        if not path.exists():
+            raise BenchmarkError(f"{role} model path {path} does not exist")
+        return ModelSource(role, f"local:{path}", None, path, ARCHITECTURE)  # type: ignore[arg-type]
+    path = Path(_from_hub(artefact, revision, f"{role} model", _download_file))
+    return ModelSource(role, artefact.repo_id, revision, path, ARCHITECTURE)  # type: ignore[arg-type]
+
+
+def _download_dataset_snapshot(artefact: HubArtefact, revision: str) -> str:
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(
+        artefact.repo_id,
+        repo_type=artefact.repo_type,
+        revision=revision,
+        allow_patterns=["data/*.parquet", "*.json", "README.md"],
+    )
+
+
+def _download_file(artefact: HubArtefact, revision: str) -> str:
+    from huggingface_hub import hf_hub_download
+
+    assert artefact.filename is not None
+    return hf_hub_download(
+        artefact.repo_id, artefact.filename, repo_type=artefact.repo_type, revision=revision
+    )
+
+
+def _from_hub(
+    artefact: HubArtefact, revision: str, what: str, fetch: Callable[[HubArtefact, str], T]
+) -> T:
+    """Run ``fetch`` and turn the hub's exceptions into one actionable message each."""
+    where = f"{artefact.repo_id}@{revision}"
+    url = f"https://huggingface.co/{'datasets/' if artefact.repo_type == 'dataset' else ''}"
+    url += artefact.repo_id
+    option = what.split()[0]
+    repo_type_flag = " --repo-type dataset" if artefact.repo_type == "dataset" else ""
+    try:
+        return fetch(artefact, revision)
+    except hub_errors.GatedRepoError as exc:
+        raise BenchmarkError(
+            f"the {what} {artefact.repo_id} is gated and this machine has no access to it",
+            f"accept its terms at {url}, then set HF_TOKEN to a token of that account "
+            "(or run `hf auth login`)",
+        ) from exc
+    except hub_errors.RevisionNotFoundError as exc:
+        raise BenchmarkError(
+            f"revision {revision!r} does not exist in {artefact.repo_id}",
+            f"omit --benchmark-option {option}_revision to use the pinned one, or see {url}",
+        ) from exc
+    except hub_errors.RepositoryNotFoundError as exc:
+        raise BenchmarkError(
+            f"the {what} {artefact.repo_id} was not found, or it is gated and no token was sent",
+            f"accept its terms at {url} and set HF_TOKEN",
+        ) from exc
+    except hub_errors.LocalEntryNotFoundError as exc:
+        raise BenchmarkError(
+            f"the {what} {where} is not in the local cache and the hub cannot be reached "
+            "(offline, or HF_HUB_OFFLINE=1)",
+            f"download it where there is internet (`hf download {artefact.repo_id} "
+            f"--revision {revision}{repo_type_flag}`)"
+            f" into the same HF_HOME, or pass a local copy: --benchmark-option {option}=PATH",
+        ) from exc
+    except hub_errors.EntryNotFoundError as exc:
+        raise BenchmarkError(f"{where} has no file {artefact.filename!r}: {exc}") from exc
+    except hub_errors.HfHubHTTPError as exc:
+        raise BenchmarkError(
+            f"the hub refused the {what} {where}: {str(exc).splitlines()[0]}",
+            "check HF_TOKEN and your network, or pass a local copy",
+        ) from exc
+    except OSError as exc:  # connection errors surface as OSError subclasses
+        raise BenchmarkError(
+            f"cannot download the {what} {where}: {type(exc).__name__}: {exc}",
+            f"check your network, or pass a local copy: --benchmark-option {option}=PATH",
+        ) from exc
