@@ -1,0 +1,69 @@
+"""Reference results (Clean and Compromised), cached on disk.
+
+A cached reference is keyed by the weights' sha256, the hashes of the splits the metric reads,
+the metric's key and version, the evaluation settings and the harness version; a cache whose key
+does not match is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.benchmarks.base import Benchmark
+from harness.evaluation import EvaluationSettings
+from harness.metric import Metric
+from harness.storage import cache_dir, write_json_atomic
+from harness.versions import __version__
+
+
+def cache_key(
+    model_sha256: str, metric: Metric, benchmark: Benchmark, settings: EvaluationSettings
+) -> str:
+    """The key under which one metric's value for one model is cached."""
+    material = {
+        "model": model_sha256,
+        "metric": [metric.key, metric.version],
+        "splits": {s: benchmark.split(s).sha256 for s in metric.splits if s in benchmark.splits},
+        "benchmark": [benchmark.name, benchmark.revision],
+        "settings": settings.to_json(),
+        "harness": __version__,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+class ReferenceCache:
+    """One JSON file per (model, metric) under the harness cache."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root else cache_dir("references")
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(
+        self,
+        keys: dict[str, str],
+        compute: Callable[[Sequence[str]], dict[str, dict[str, Any]]],
+    ) -> dict[str, dict[str, Any]]:
+        """Records for every metric in ``keys`` (metric key -> cache key), computing the misses."""
+        found: dict[str, dict[str, Any]] = {}
+        for metric_key, key in keys.items():
+            path = self.root / f"{key}.json"
+            try:
+                found[metric_key] = json.loads(path.read_text())
+                self.hits += 1
+            except (OSError, json.JSONDecodeError):
+                pass
+        missing = [k for k in keys if k not in found]
+        if missing:
+            self.misses += len(missing)
+            computed = compute(missing)
+            for metric_key in missing:
+                record = {k: v for k, v in computed[metric_key].items() if k != "per_row"}
+                found[metric_key] = record
+                if record.get("status") == "ok":
+                    write_json_atomic(self.root / f"{keys[metric_key]}.json", record)
+        return found
