@@ -1,0 +1,166 @@
+"""Options shared by ``run`` and ``evaluate``, and parsing of ``key=value`` settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.errors import ParameterError
+
+
+def parse_assignments(items: Iterable[str], what: str) -> dict[str, Any]:
+    """``key=value`` strings to a dict; values are parsed as JSON when they can be."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"{what} {item!r} is not of the form key=value")
+        try:
+            parsed[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = raw
+    return parsed
+
+
+def read_config(path: Path | None) -> dict[str, Any]:
+    """A run configuration file (JSON, or YAML when PyYAML is installed)."""
+    if path is None:
+        return {}
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            config = yaml.safe_load(text)
+        else:
+            config = json.loads(text)
+    except ImportError as exc:
+        raise ParameterError(f"{path}: reading YAML needs PyYAML", "pip install pyyaml") from exc
+    except Exception as exc:
+        raise ParameterError(f"config file {path} cannot be parsed: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ParameterError(f"config file {path} must hold a mapping of settings")
+    return config
+
+
+def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every evaluating command takes."""
+    decorators = [
+        click.option(
+            "--benchmark",
+            default=None,
+            show_default="mini",
+            help="Benchmark name (mini, salmubench) or path of a benchmark folder.",
+        ),
+        click.option(
+            "--benchmark-option",
+            "benchmark_option",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Benchmark setting, e.g. dataset=PATH or imagenet=PATH (repeatable).",
+        ),
+        click.option(
+            "--metrics",
+            default=None,
+            metavar="KEYS",
+            help="Comma-separated metric keys or names (default: all installed).",
+        ),
+        click.option(
+            "--device", default=None, show_default="auto", help="auto, cpu, cuda or cuda:N."
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(["fp32", "bf16", "fp16"]),
+            default=None,
+            show_default="fp32",
+            help="Mixed precision is for GPUs.",
+        ),
+        click.option(
+            "--batch-size",
+            type=int,
+            default=None,
+            show_default="256",
+            help="Evaluation batch size.",
+        ),
+        click.option(
+            "--workers",
+            type=int,
+            default=None,
+            help="Image-decoding workers (default: cores - 1, at most 8).",
+        ),
+        click.option(
+            "--output",
+            "output",
+            type=click.Path(path_type=Path),
+            default=None,
+            show_default="salmu-results",
+            help="Folder for results and models.",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="JSON/YAML file with these settings.",
+        ),
+        click.option("--quiet", is_flag=True, help="No progress bars."),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def merged_settings(config: dict[str, Any], cli: dict[str, Any]) -> dict[str, Any]:
+    """Config-file settings overridden by the options given on the command line."""
+    known = {
+        "benchmark",
+        "benchmark_options",
+        "metrics",
+        "device",
+        "precision",
+        "batch_size",
+        "workers",
+        "output",
+        "seed",
+        "budget",
+        "method",
+        "parameters",
+    }
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ParameterError(
+            f"config file has an unknown setting {unknown[0]!r}",
+            f"known settings: {', '.join(sorted(known))}",
+        )
+    merged = dict(config)
+    for key, value in cli.items():
+        if value not in (None, (), {}):
+            merged[key] = value
+    return merged
+
+
+def run_options(settings: dict[str, Any], quiet: bool) -> Any:
+    """A :class:`~harness.pipeline.RunOptions` from merged settings."""
+    from harness.pipeline import RunOptions
+
+    metrics = settings.get("metrics")
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+    defaults = RunOptions()
+    return RunOptions(
+        benchmark=str(settings.get("benchmark") or defaults.benchmark),
+        benchmark_options=dict(settings.get("benchmark_options") or {}),
+        metrics=metrics,
+        device=settings.get("device") or defaults.device,
+        precision=settings.get("precision") or defaults.precision,
+        seed=int(settings.get("seed", defaults.seed)),
+        budget=float(settings.get("budget", defaults.budget)),
+        output_dir=Path(settings.get("output") or defaults.output_dir),
+        batch_size=int(settings.get("batch_size") or defaults.batch_size),
+        num_workers=settings.get("workers"),
+        show_progress=not quiet,
+    )

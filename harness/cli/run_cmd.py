@@ -1,0 +1,59 @@
+"""``salmu-harness run METHOD``: unlearn, save the model, evaluate, write a result."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.cli.options import (
+    evaluation_options,
+    merged_settings,
+    parse_assignments,
+    read_config,
+    run_options,
+)
+
+
+@click.command("run")
+@click.argument("method")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Method parameter (repeatable); values are parsed as JSON when possible.",
+)
+@click.option("--seed", type=int, default=None, show_default="0", help="Run seed.")
+@click.option(
+    "--budget",
+    type=float,
+    default=None,
+    show_default="5",
+    help="Compute budget in passes over the forget split.",
+)
+@evaluation_options
+def command(
+    method: str,
+    assignments: tuple[str, ...],
+    config_file: Path | None,
+    quiet: bool,
+    benchmark_option: tuple[str, ...],
+    **cli: Any,
+) -> None:
+    """Run an unlearning METHOD on the benchmark and evaluate the result."""
+    from harness.pipeline import run_method
+    from harness.report import render
+
+    config = read_config(config_file)
+    parameters = {**config.get("parameters", {}), **parse_assignments(assignments, "--set")}
+    cli["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
+    settings = merged_settings(config, cli)
+    outcome = run_method(method, parameters, run_options(settings, quiet))
+    click.echo(render(outcome.document))
+    click.echo(f"result: {outcome.result_path}")
+    click.echo(f"model:  {outcome.model_path}")
+    if any(m.get("status") == "failed" for m in outcome.document["metrics"].values()):
+        sys.exit(1)

@@ -1,0 +1,127 @@
+"""What a method receives: the run context, with budget-counted access to its two splits.
+
+A method sees the Compromised model (a fresh trainable copy), its tokenizer and transforms, the
+``forget`` split, the ``retain`` split, and the generic captions of forget images. It never sees
+the holdout splits or the Clean model: they are not reachable from here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.benchmarks.base import Split
+from harness.budget import Budget
+from harness.progress import progress_bar
+
+
+@dataclass
+class Batch:
+    """A training batch: preprocessed images, tokenised captions and their row metadata."""
+
+    images: torch.Tensor
+    tokens: torch.Tensor
+    texts: list[str]
+    identity_ids: list[str | None]
+    file_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+class SplitView:
+    """Read access to a split for a method; every row read is charged to the budget."""
+
+    def __init__(
+        self, split: Split, budget: Budget, transform: Callable, tokenizer: Callable
+    ) -> None:
+        self.name = split.name
+        self._split = split
+        self._budget = budget
+        self._transform = transform
+        self._tokenizer = tokenizer
+
+    def __len__(self) -> int:
+        return len(self._split)
+
+    @property
+    def texts(self) -> list[str]:
+        """Captions (metadata reads are free: only images+captions as samples count)."""
+        return self._split.texts
+
+    @property
+    def identity_ids(self) -> list[str | None]:
+        return self._split.identity_ids
+
+    @property
+    def file_names(self) -> list[str]:
+        return self._split.file_names
+
+    def rows(self, indices: Sequence[int]) -> Batch:
+        """The rows at ``indices`` as a batch, charged to the budget."""
+        indices = [int(i) for i in indices]
+        self._budget.charge(self.name, len(indices))
+        records = self._split.dataset.select(indices)
+        images = torch.stack([self._transform(r["image"].convert("RGB")) for r in records])
+        texts = [self._split.texts[i] for i in indices]
+        return Batch(
+            images=images,
+            tokens=self._tokenizer(texts),
+            texts=texts,
+            identity_ids=[self._split.identity_ids[i] for i in indices],
+            file_names=[self._split.file_names[i] for i in indices],
+        )
+
+    def batches(
+        self, batch_size: int, rng: np.random.Generator, *, drop_last: bool = True
+    ) -> Iterator[Batch]:
+        """Shuffled batches, epoch after epoch, for as long as the budget allows."""
+        while True:
+            order = rng.permutation(len(self))
+            stop = len(order) - (len(order) % batch_size if drop_last else 0)
+            if stop == 0:
+                return
+            for start in range(0, stop, batch_size):
+                chunk = order[start : start + batch_size]
+                if not self._budget.allows(len(chunk)):
+                    return
+                yield self.rows(chunk)
+
+
+@dataclass
+class RunContext:
+    """Everything a method may use. Return the unlearned model from ``Method.unlearn``."""
+
+    model: torch.nn.Module
+    tokenizer: Callable[..., torch.Tensor]
+    preprocess_train: Callable
+    preprocess_eval: Callable
+    forget: SplitView
+    retain: SplitView
+    generic_captions: Mapping[str, str]
+    device: torch.device
+    precision: str
+    seed: int
+    budget: Budget
+    logger: logging.Logger
+    show_progress: bool = True
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def rng(self, purpose: str = "method") -> np.random.Generator:
+        """A numpy generator seeded from the run seed and ``purpose``."""
+        from harness.gallery import dedicated_rng
+
+        return dedicated_rng(self.seed, purpose)
+
+    def progress(self, total: int | None = None, desc: str = "unlearning") -> Any:
+        """A progress bar for the method's loop (call ``.update(n)``; close it when done)."""
+        return progress_bar(None, total=total, desc=desc, enabled=self.show_progress)
+
+    def step(self) -> None:
+        """Count one optimizer step (recorded in the result)."""
+        self.budget.optimizer_steps += 1

@@ -1,0 +1,143 @@
+"""The standard baselines named by SALMUBench, as loss functions over the shared loop.
+
+- finetune: CLIP loss on retain pairs only (forgetting by interference).
+- neggrad: gradient ascent on the CLIP loss of forget pairs; ``retain_weight`` > 0 gives
+  NegGrad+ (Kurmanji et al., NeurIPS 2023): w * L(retain) - (1 - w) * L(forget).
+- shuffled-captions: CLIP loss of forget images against a derangement of their captions.
+- direct-sim-min: minimise the cosine similarity of each forget pair.
+- generic-captions: CLIP loss of forget images against their non-sensitive generic captions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness import Method, RunContext, training
+from harness.context import Batch
+from salmu_baselines.loop import parameters_schema, train
+
+VERSION = "0.1.0"
+
+
+def _pair_loss(
+    model: torch.nn.Module, batch: Batch, tokens: torch.Tensor | None = None
+) -> torch.Tensor:
+    image, text = training.encode_pair(
+        model, batch.images, batch.tokens if tokens is None else tokens
+    )
+    return training.clip_loss(image, text, training.logit_scale_of(model))
+
+
+def finetune(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
+    return train(ctx, params, lambda m, f, r: _pair_loss(m, r), forget=False, retain=True)
+
+
+def neggrad(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
+    weight = params["retain_weight"]
+    if weight == 0:
+        return train(ctx, params, lambda m, f, r: -_pair_loss(m, f), forget=True, retain=False)
+    return train(
+        ctx,
+        params,
+        lambda m, f, r: weight * _pair_loss(m, r) - (1 - weight) * _pair_loss(m, f),
+        forget=True,
+        retain=True,
+    )
+
+
+def shuffled_captions(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
+    rng = ctx.rng("shuffled-captions")
+
+    def loss(model: torch.nn.Module, f: Batch, r: Batch | None) -> torch.Tensor:
+        order = _derangement_across_identities(f.identity_ids, rng)
+        return _pair_loss(model, f, f.tokens[torch.from_numpy(order).to(f.tokens.device)])
+
+    return train(ctx, params, loss, forget=True, retain=False)
+
+
+def direct_sim_min(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
+    def loss(model: torch.nn.Module, f: Batch, r: Batch | None) -> torch.Tensor:
+        image, text = training.encode_pair(model, f.images, f.tokens)
+        return (image * text).sum(dim=1).mean()
+
+    return train(ctx, params, loss, forget=True, retain=False)
+
+
+def generic_captions(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
+    def loss(model: torch.nn.Module, f: Batch, r: Batch | None) -> torch.Tensor:
+        generic = [
+            ctx.generic_captions.get(name, text)
+            for name, text in zip(f.file_names, f.texts, strict=True)
+        ]
+        return _pair_loss(model, f, ctx.tokenizer(generic).to(f.tokens.device))
+
+    return train(ctx, params, loss, forget=True, retain=False)
+
+
+def _derangement_across_identities(
+    identities: list[str | None], rng: np.random.Generator
+) -> np.ndarray:
+    """A permutation moving every caption to an image of another identity where possible."""
+    n = len(identities)
+    order = rng.permutation(n)
+    for i in range(n):
+        if order[i] == i or (
+            identities[order[i]] is not None and identities[order[i]] == identities[i]
+        ):
+            for j in rng.permutation(n):
+                if identities[order[j]] != identities[i] and identities[order[i]] != identities[j]:
+                    order[i], order[j] = order[j], order[i]
+                    break
+    return order
+
+
+METHODS = (
+    Method(
+        "finetune",
+        "Fine-tune on the retain split only; forgetting comes from interference.",
+        VERSION,
+        finetune,
+        parameters_schema(),
+    ),
+    Method(
+        "neggrad",
+        "Gradient ascent on the CLIP loss of forget pairs (NegGrad; NegGrad+ with "
+        "retain_weight > 0).",
+        VERSION,
+        neggrad,
+        parameters_schema(
+            retain_weight={
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "default": 0.0,
+                "description": "NegGrad+ weight w of the retain loss (0 = plain "
+                "NegGrad; 0.95 is common).",
+            }
+        ),
+    ),
+    Method(
+        "shuffled-captions",
+        "Train forget images against captions of other identities.",
+        VERSION,
+        shuffled_captions,
+        parameters_schema(),
+    ),
+    Method(
+        "direct-sim-min",
+        "Minimise the cosine similarity of every forget image-caption pair.",
+        VERSION,
+        direct_sim_min,
+        parameters_schema(),
+    ),
+    Method(
+        "generic-captions",
+        "Train forget images against their non-sensitive generic captions.",
+        VERSION,
+        generic_captions,
+        parameters_schema(),
+    ),
+)

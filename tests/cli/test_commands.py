@@ -1,0 +1,71 @@
+"""The CLI: listing, validating and showing results, and its error messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from harness.cli import main
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_metrics_lists_the_suite() -> None:
+    result = invoke("metrics", "--json")
+    assert result.exit_code == 0
+    assert [m["key"] for m in json.loads(result.output)][:3] == ["1.1", "1.2", "1.3"]
+
+
+def test_plugins_json_marks_builtins() -> None:
+    records = json.loads(invoke("plugins", "--json").output)
+    assert records[0]["builtin"] and records[0]["status"] == "ok"
+
+
+def test_unknown_method_and_command_suggest() -> None:
+    result = invoke("methods", "finetun")
+    assert result.exit_code == 2 and "unknown method 'finetun'" in result.output
+    result = invoke("evalute", "x")
+    assert result.exit_code == 2 and "did you mean 'evaluate'" in result.output
+
+
+def test_validate_accepts_harness_results_and_rejects_others(
+    finetune_outcome, tmp_path: Path
+) -> None:
+    good = str(finetune_outcome.result_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema_version": "1.0"')
+    result = invoke("validate", good)
+    assert result.exit_code == 0 and "1 valid, 0 invalid" in result.output
+    result = invoke("validate", good, str(bad))
+    assert (
+        result.exit_code == 1
+        and f"{bad}: $: not valid JSON (the file is truncated)" in result.output
+    )
+    report = json.loads(invoke("validate", "--json", str(bad)).output)
+    assert report["valid"] is False and report["files"][0]["problems"][0]["path"] == "$"
+
+
+def test_show_prints_each_metric_beside_its_references(finetune_outcome) -> None:
+    result = invoke("show", str(finetune_outcome.result_path))
+    assert result.exit_code == 0
+    retfail = finetune_outcome.document["metrics"]["1.1"]
+    line = next(line for line in result.output.splitlines() if "RetFail" in line)
+    assert f"{retfail['value']:.4f}" in line
+    assert f"{retfail['references']['clean']['value']:.4f}" in line
+    assert f"{retfail['references']['compromised']['value']:.4f}" in line
+
+
+def test_show_refuses_an_invalid_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    result = invoke("show", str(bad))
+    assert result.exit_code == 2 and "'schema_version' is a required property" in result.output
+
+
+def test_bad_set_syntax_is_a_clear_error() -> None:
+    result = invoke("run", "finetune", "--set", "lr")
+    assert result.exit_code == 2 and "--set 'lr' is not of the form key=value" in result.output

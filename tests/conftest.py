@@ -1,0 +1,70 @@
+"""Shared fixtures: an isolated environment, and one test-scale SALMU-mini per session.
+
+Third-party plugins never autoload here (``SALMU_HARNESS_PLUGINS`` is empty unless a test sets
+it), nothing can reach a hub (``HF_HUB_OFFLINE=1``), and every cache lives in a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_ROOT = Path(tempfile.mkdtemp(prefix="salmu-tests-"))
+os.environ.update(
+    {
+        "SALMU_HARNESS_PLUGINS": "",
+        "SALMU_HARNESS_CACHE": str(_SESSION_ROOT / "cache"),
+        "SALMU_HARNESS_QUIET": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(_SESSION_ROOT / "hf"),
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def mini_root() -> Path:
+    """The test-scale SALMU-mini (data + trained pair), built once per session."""
+    from harness.benchmarks.mini.build import build_mini
+
+    return build_mini("test", 0, show_progress=False, root=_SESSION_ROOT / "mini")
+
+
+@pytest.fixture(scope="session")
+def mini_benchmark(mini_root: Path):
+    from harness.benchmarks.local import load_local_benchmark
+
+    return load_local_benchmark(mini_root)
+
+
+@pytest.fixture(scope="session")
+def baselines_registry():
+    """The built-in metrics plus the first-party baselines plugin (installed in the venv)."""
+    from harness.plugins import load_plugins
+
+    previous = os.environ.get("SALMU_HARNESS_PLUGINS")
+    os.environ["SALMU_HARNESS_PLUGINS"] = "salmu-baselines"
+    try:
+        registry = load_plugins()
+    finally:
+        os.environ["SALMU_HARNESS_PLUGINS"] = previous or ""
+    assert "finetune" in registry.methods, "install ./plugins/salmu-baselines to run the tests"
+    return registry
+
+
+@pytest.fixture(scope="session")
+def finetune_outcome(mini_root: Path, baselines_registry, tmp_path_factory):
+    """One real run of finetune on the test mini, shared by tests that read its result."""
+    from harness.pipeline import RunOptions, run_method
+
+    options = RunOptions(
+        benchmark=str(mini_root),
+        output_dir=tmp_path_factory.mktemp("runs"),
+        show_progress=False,
+        num_workers=0,
+        budget=1.0,
+    )
+    return run_method("finetune", {"lr": 1e-4, "batch_size": 16}, options, baselines_registry)

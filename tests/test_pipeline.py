@@ -1,0 +1,132 @@
+"""The run pipeline on the test-scale SALMU-mini: results, saved models, early failures."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import open_clip
+import pytest
+import torch
+
+from harness import Method
+from harness.errors import NonFiniteModelError, ParameterError, UnknownNameError
+from harness.pipeline import RunOptions, evaluate_checkpoint, run_method
+from harness.validation import validate_file
+
+
+def options(mini_root: Path, tmp_path: Path, **kwargs) -> RunOptions:
+    return RunOptions(
+        benchmark=str(mini_root), output_dir=tmp_path, show_progress=False, num_workers=0, **kwargs
+    )
+
+
+def test_run_records_provenance_budget_and_every_metric(finetune_outcome, mini_benchmark) -> None:
+    document = finetune_outcome.document
+    assert document["status"] == "ok" and document["kind"] == "run"
+    assert document["method"]["name"] == "finetune"
+    assert document["method"]["parameters"] == {
+        "lr": 1e-4,
+        "batch_size": 16,
+        "weight_decay": 0.0,
+        "max_grad_norm": 1.0,
+    }
+    assert document["method"]["distribution"] == "salmu-baselines"
+    assert sorted(document["metrics"]) == [
+        "1.1",
+        "1.2",
+        "1.3",
+        "1.4",
+        "1.5",
+        "2.1",
+        "2.2",
+        "2.3",
+        "2.4",
+        "2.5",
+    ]
+    forget_rows = len(mini_benchmark.split("forget"))
+    budget = document["budget"]
+    assert budget["limit_samples"] == forget_rows  # budget 1x
+    assert budget["samples_read"] == {"retain": budget["optimizer_steps"] * 16}
+    assert budget["used_samples"] <= forget_rows
+    assert (
+        document["benchmark"]["splits"]["forget"]["sha256"] == mini_benchmark.split("forget").sha256
+    )
+    assert document["models"]["evaluated"]["sha256"] != document["models"]["compromised"]["sha256"]
+    for metric in document["metrics"].values():
+        assert metric["status"] == "ok"
+        assert metric["references"]["clean"]["status"] == "ok"
+        assert metric["ci"]["value"][0] <= metric["value"] <= metric["ci"]["value"][1]
+
+
+def test_saved_model_reloads_with_the_same_embeddings(finetune_outcome, tmp_path: Path) -> None:
+    folder = finetune_outcome.model_path
+    model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{folder}")
+    tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
+    from harness.models import load_clip
+
+    ours = load_clip(folder)
+    images = torch.randn(3, 3, 32, 32)
+    tokens = tokenizer(["Ana lives in Lyon", "a red circle"])
+    with torch.no_grad():
+        assert torch.equal(model.eval().encode_image(images), ours.model.encode_image(images))
+        assert torch.equal(model.encode_text(tokens), ours.model.encode_text(tokens))
+
+
+def test_evaluating_the_saved_model_reproduces_the_run(
+    finetune_outcome, mini_root: Path, tmp_path: Path
+) -> None:
+    outcome = evaluate_checkpoint(finetune_outcome.model_path, options(mini_root, tmp_path))
+    assert validate_file(outcome.result_path) == []
+    for key, metric in finetune_outcome.document["metrics"].items():
+        assert outcome.document["metrics"][key]["value"] == pytest.approx(metric["value"], abs=1e-6)
+    assert outcome.document["evaluation"]["reference_cache"] == {"hits": 20, "misses": 0}
+
+
+def test_bad_parameters_fail_before_any_loading(
+    baselines_registry, tmp_path: Path, monkeypatch
+) -> None:
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the benchmark was loaded")
+
+    monkeypatch.setattr("harness.pipeline.load_benchmark", forbidden)
+    monkeypatch.setattr("harness.pipeline.load_clip", forbidden)
+    for overrides in ({"nope": 1}, {"lr": "x"}, {"lr": -1.0}):
+        with pytest.raises(ParameterError):
+            run_method("finetune", overrides, options(tmp_path, tmp_path), baselines_registry)
+    with pytest.raises(UnknownNameError, match="did you mean 'finetune'"):
+        run_method("finetun", {}, options(tmp_path, tmp_path), baselines_registry)
+    with pytest.raises(UnknownNameError, match="unknown metric"):
+        run_method("finetune", {}, options(tmp_path, tmp_path, metrics=["9.9"]), baselines_registry)
+    with pytest.raises(ParameterError, match="needs a CUDA device"):
+        run_method(
+            "finetune",
+            {},
+            options(tmp_path, tmp_path, precision="bf16", device="cpu"),
+            baselines_registry,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nan_model_is_refused_with_a_failed_result_and_no_model(
+    mini_root: Path, baselines_registry, tmp_path: Path
+) -> None:
+    def poison(ctx, params):
+        with torch.no_grad():
+            next(ctx.model.parameters()).fill_(float("nan"))
+        return ctx.model
+
+    record = baselines_registry.plugin_of("method", "finetune")
+    registry = copy.copy(baselines_registry)
+    registry.methods = {
+        **baselines_registry.methods,
+        "poison": (Method("poison", "NaN.", "1", poison), record),
+    }
+    with pytest.raises(NonFiniteModelError, match="has NaN or infinite weights"):
+        run_method("poison", {}, options(mini_root, tmp_path, metrics=["1.2"]), registry)
+    (run_dir,) = tmp_path.iterdir()
+    assert not (run_dir / "model").exists()
+    document = json.loads((run_dir / "result.json").read_text())
+    assert document["status"] == "failed" and document["error"]["type"] == "NonFiniteModelError"
+    assert validate_file(run_dir / "result.json") == []
