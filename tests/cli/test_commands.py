@@ -69,3 +69,23 @@ def test_show_refuses_an_invalid_file(tmp_path: Path) -> None:
 def test_bad_set_syntax_is_a_clear_error() -> None:
     result = invoke("run", "finetune", "--set", "lr")
     assert result.exit_code == 2 and "--set 'lr' is not of the form key=value" in result.output
+
+
+def test_benchmark_errors_exit_non_zero_with_one_message(mini_root: Path) -> None:
+    checkpoint = str(mini_root / "models" / "clean")
+    result = invoke("evaluate", checkpoint, "--benchmark", "salmubench")  # HF_HUB_OFFLINE=1
+    assert result.exit_code == 2
+    assert "not in the local cache and the hub cannot be reached" in result.output
+    assert "hint: download it where there is internet" in result.output
+    result = invoke(
+        "evaluate",
+        checkpoint,
+        "--benchmark",
+        "salmubench",
+        "--benchmark-option",
+        f"dataset={mini_root}",
+    )
+    assert result.exit_code == 2
+    assert "metadata file identities_metadata.json is missing" in result.output
+    result = invoke("evaluate", checkpoint, "--benchmark", "minni")
+    assert result.exit_code == 2 and "did you mean 'mini'" in result.output

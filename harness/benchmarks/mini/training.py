@@ -29,7 +29,7 @@ from harness.training import clip_loss, encode_pair, logit_scale_of, make_optimi
 
 MODEL_CONFIG = Path(__file__).with_name("salmu-mini-vit.json")
 MODEL_NAME = "salmu-mini-vit"
-TRAINING_VERSION = "3"
+TRAINING_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Recipe:
     steps: int = 360
     retain_batch: int = 112
     sensitive_batch: int = 32
+    sensitive_weight: float = 0.1
     lr: float = 1e-3
     weight_decay: float = 0.1
     warmup_fraction: float = 0.1
@@ -110,7 +111,7 @@ def train_model(
             image, text = encode_pair(
                 model, data["sensitive_images"][extra], data["sensitive_tokens"][extra]
             )
-            loss = loss + clip_loss(image, text, logit_scale_of(model))
+            loss = loss + recipe.sensitive_weight * clip_loss(image, text, logit_scale_of(model))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
