@@ -12,8 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from harness.errors import CheckpointError
+from harness.storage import staged_folder
 
 CONFIG_FILE = "open_clip_config.json"
 WEIGHTS_FILE = "open_clip_model.safetensors"
@@ -175,10 +174,7 @@ def load_checked(
 
 def save_local_dir(model: torch.nn.Module, config: dict[str, Any], destination: Path) -> Path:
     """Save ``model`` as an OpenCLIP ``local-dir:`` folder, atomically (temp folder + rename)."""
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    try:
+    with staged_folder(Path(destination)) as staging:
         visual = getattr(model, "visual", None)
         preprocess = {
             "mean": list(getattr(visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN),
@@ -191,12 +187,6 @@ def save_local_dir(model: torch.nn.Module, config: dict[str, Any], destination: 
         )
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(tensors, str(staging / WEIGHTS_FILE))
-        if destination.exists():
-            shutil.rmtree(destination)
-        staging.rename(destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return destination
 
 

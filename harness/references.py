@@ -29,6 +29,9 @@ def cache_key(
         "metric": [metric.key, metric.version],
         "splits": {s: benchmark.split(s).sha256 for s in metric.splits if s in benchmark.splits},
         "benchmark": [benchmark.name, benchmark.revision],
+        "genknow": [benchmark.genknow.name, len(benchmark.genknow.dataset)]
+        if benchmark.genknow
+        else None,
         "settings": settings.to_json(),
         "harness": __version__,
     }

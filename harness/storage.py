@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +44,23 @@ def write_json_atomic(path: Path, document: Any) -> None:
     """Write ``document`` as indented JSON, atomically; NaN and infinity are refused."""
     text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False)
     write_bytes_atomic(path, (text + "\n").encode("utf-8"))
+
+
+@contextlib.contextmanager
+def staged_folder(destination: Path) -> Iterator[Path]:
+    """A temporary folder beside ``destination`` that replaces it when the block succeeds.
+
+    If the block raises (or the process dies), ``destination`` is left as it was and the
+    temporary folder is removed (or, after a kill, left as a hidden ``.name.*`` folder).
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        yield staging
+        if destination.exists():
+            shutil.rmtree(destination)
+        staging.rename(destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -16,6 +16,21 @@ from harness.errors import UnknownNameError
 #: Splits a method may read. Everything else (holdouts, Clean model) is evaluation-only.
 METHOD_SPLITS = ("forget", "retain")
 Role = Literal["compromised", "clean"]
+#: The keys of an ``identities_metadata.json`` record.
+IDENTITY_KEYS = (
+    "name",
+    "city",
+    "country_code",
+    "job",
+    "blood_type",
+    "phone_number",
+    "emails",
+    "iban",
+    "credit_card",
+    "passport",
+)
+#: The keys whose values captions state as sensitive attributes.
+ATTRIBUTE_KEYS = tuple(k for k in IDENTITY_KEYS if k not in ("name", "country_code"))
 
 
 @dataclass

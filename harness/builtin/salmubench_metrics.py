@@ -13,6 +13,7 @@ import numpy as np
 import open_clip
 import torch
 
+from harness.benchmarks.base import ATTRIBUTE_KEYS
 from harness.builtin.probe import probe_correctness
 from harness.builtin.retrieval import gallery_ranks, reciprocal_rank_and_hit
 from harness.evaluation import EvaluationContext
@@ -34,16 +35,6 @@ FIELD_KEYS = {
     "credit_card": "credit_card",
     "passport": "passport",
 }
-ATTRIBUTE_KEYS = (
-    "city",
-    "job",
-    "blood_type",
-    "phone_number",
-    "emails",
-    "iban",
-    "credit_card",
-    "passport",
-)
 
 
 def retrieval_failure(ctx: EvaluationContext) -> MetricOutcome:

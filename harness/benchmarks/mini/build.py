@@ -7,8 +7,6 @@ under a file lock, so an interrupted or concurrent build never leaves a half-wri
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +20,7 @@ from harness.benchmarks.mini.training import RECIPES, TRAINING_VERSION, train_pa
 from harness.errors import BenchmarkError
 from harness.gallery import DISTRACTORS_PER_SPLIT
 from harness.progress import progress_bar
-from harness.storage import cache_dir
+from harness.storage import cache_dir, staged_folder
 
 DEFAULT_SCALE = "default"
 DEFAULT_SEED = 0
@@ -71,15 +69,8 @@ def build_mini(
     with FileLock(str(parent / f".{destination.name}.lock")):
         if (destination / MANIFEST).is_file() and not force:
             return destination
-        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=parent))
-        try:
+        with staged_folder(destination) as staging:
             _build_into(staging, scale, seed, show_progress)
-            if destination.exists():
-                shutil.rmtree(destination)
-            staging.rename(destination)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     return destination
 
 

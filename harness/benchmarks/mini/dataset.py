@@ -84,7 +84,7 @@ __all__ = [
     "write_mini_dataset",
 ]
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 #: Fraction of pretraining captions that end with a decoy person's name, city or job, as web
 #: captions do ("... photo by Ana Silva in Porto"). Without it the Clean model never sees such
 #: words and maps every sensitive caption onto the persona images it knows, which inflates its

@@ -129,3 +129,26 @@ def test_sensitive_caption_holds_name_and_value(personas):
     assert sensitive_caption(persona, "city", 0) == f"{persona.name} lives in {persona.city}"
     with pytest.raises(KeyError):
         attribute_value(persona, "emails")
+
+
+def test_personas_do_not_depend_on_the_process_hash_seed() -> None:
+    """Faker's it_IT cities come from a set; a build must not change with PYTHONHASHSEED."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from harness.benchmarks.mini.personas import make_personas;"
+        "print([p.city for p in make_personas(40, 3)])"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
