@@ -130,12 +130,19 @@ def train_pair(root: Path, seed: int, recipe: Recipe) -> dict[str, Any]:
         for role in ("clean", "compromised")
     }
     cores = os.cpu_count() or 1
+    threads = max(1, cores // 2)
     try:
         if cores >= 2:
-            with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
-                threads = max(1, cores // 2)
-                futures = {r: pool.submit(train_model, *job, threads) for r, job in jobs.items()}
-                losses = {r: f.result() for r, f in futures.items()}
+            # Compromised in one worker process, Clean in this one: two processes rather than
+            # three, so that peak memory stays near two copies of torch.
+            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                future = pool.submit(train_model, *jobs["compromised"], threads)
+                previous = torch.get_num_threads()
+                try:
+                    losses = {"clean": train_model(*jobs["clean"], threads)}
+                finally:
+                    torch.set_num_threads(previous)
+                losses["compromised"] = future.result()
         else:
             losses = {r: train_model(*job, 1) for r, job in jobs.items()}
     finally:
