@@ -22,6 +22,7 @@ from harness.benchmarks import load_benchmark
 from harness.benchmarks.base import Benchmark, Role
 from harness.budget import DEFAULT_BUDGET, Budget
 from harness.context import RunContext, SplitView
+from harness.diagnosis import DiagnosisRules, diagnose
 from harness.embeddings import EmbeddingEngine
 from harness.errors import HarnessError, NonFiniteModelError, ParameterError
 from harness.evaluation import EvaluationContext, EvaluationSettings, evaluate_metrics
@@ -67,6 +68,7 @@ class RunOptions:
     num_workers: int | None = None
     show_progress: bool = True
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    diagnosis: DiagnosisRules = field(default_factory=DiagnosisRules)
     run_id: str | None = None
 
 
@@ -233,6 +235,7 @@ def _evaluate_into(
         )
         for m in metrics
     }
+    document["diagnosis"] = diagnose(document["metrics"], options.diagnosis)
 
 
 def _references(

@@ -64,6 +64,7 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
             lines.append(f"{key} {metric['name']} skipped: {metric['reason']}")
         elif metric.get("status") == "failed":
             lines.append(f"{key} {metric['name']} FAILED: {metric['error']}")
+    lines.extend(diagnosis_lines(document.get("diagnosis")))
     budget = document.get("budget")
     if budget:
         lines.append(
@@ -72,3 +73,36 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
         )
     lines.append(f"wall time {document['cost']['wall_seconds']:.1f} s")
     return "\n".join(lines)
+
+
+MODE_LABELS = {
+    "catastrophic_damage": "catastrophic damage",
+    "over_generalised_forgetting": "over-generalised forgetting",
+    "ineffective_forgetting": "ineffective forgetting",
+}
+
+
+def diagnosis_lines(diagnosis: dict[str, Any] | None) -> list[str]:
+    """The failure modes shown (with the rule that fired) and the most retrievable identities."""
+    if not diagnosis:
+        return []
+    lines = []
+    for finding in diagnosis["findings"]:
+        label = MODE_LABELS.get(finding["mode"], finding["mode"])
+        if finding["shown"] is None:
+            lines.append(f"diagnosis: {label} not assessed ({finding.get('reason', '')})")
+        elif finding["shown"]:
+            lines.append(f"diagnosis: {label.upper()} ({finding['rule']})")
+    if not diagnosis["modes"] and all(f["shown"] is False for f in diagnosis["findings"]):
+        lines.append("diagnosis: none of the three failure modes")
+    identities = diagnosis.get("identities")
+    if identities and identities["most_retrievable"]:
+        worst = ", ".join(
+            f"{w['identity']} ({w['mrr']:.3f})" for w in identities["most_retrievable"][:3]
+        )
+        dist = identities["distribution"]
+        lines.append(
+            f"per-identity RetFail MRR: median {dist['median']:.3f}, "
+            f"p90 {dist['p90']:.3f}; most retrievable: {worst}"
+        )
+    return lines

@@ -61,7 +61,9 @@ def validate_text(text: str, name: str = "<document>") -> list[Problem]:
     try:
         document = json.loads(text, parse_constant=_NonFinite)
     except json.JSONDecodeError as exc:
-        hint = " (the file is truncated)" if exc.pos >= len(text.rstrip()) else ""
+        # a string that never closes runs to the end of the file: truncated there too
+        truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        hint = " (the file is truncated)" if truncated else ""
         return [
             Problem(
                 name,

@@ -47,10 +47,11 @@ def test_nan_metric_value_is_rejected_with_its_path(document, tmp_path: Path) ->
     assert "is NaN" in problems[0].message and problems[0].file == str(path)
 
 
-def test_truncated_file_says_so(finetune_outcome, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.999])
+def test_truncated_file_says_so(finetune_outcome, tmp_path: Path, fraction: float) -> None:
     text = finetune_outcome.result_path.read_text()
-    problems = validate_file(write(tmp_path, text[: len(text) // 2]))
-    assert len(problems) == 1 and "truncated" in problems[0].message
+    problems = validate_file(write(tmp_path, text[: int(len(text) * fraction)]))
+    assert len(problems) == 1 and "(the file is truncated)" in problems[0].message
 
 
 def test_semantic_rules(document) -> None:

@@ -107,6 +107,13 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="JSON/YAML file with these settings.",
         ),
+        click.option(
+            "--rule",
+            "rules",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Diagnosis threshold, e.g. genknow_drop=0.02 (see docs/metrics.md).",
+        ),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
     for decorator in reversed(decorators):
@@ -129,6 +136,7 @@ def merged_settings(config: dict[str, Any], cli: dict[str, Any]) -> dict[str, An
         "budget",
         "method",
         "parameters",
+        "rules",
     }
     unknown = sorted(set(config) - known)
     if unknown:
@@ -163,4 +171,28 @@ def run_options(settings: dict[str, Any], quiet: bool) -> Any:
         batch_size=int(settings.get("batch_size") or defaults.batch_size),
         num_workers=settings.get("workers"),
         show_progress=not quiet,
+        diagnosis=diagnosis_rules(settings.get("rules")),
     )
+
+
+def diagnosis_rules(rules: Any) -> Any:
+    """:class:`~harness.diagnosis.DiagnosisRules` from ``KEY=VALUE`` strings or a mapping."""
+    from dataclasses import fields
+
+    from harness.diagnosis import DiagnosisRules
+
+    if not rules:
+        return DiagnosisRules()
+    if not isinstance(rules, dict):
+        rules = parse_assignments(rules, "--rule")
+    known = {f.name: f.type for f in fields(DiagnosisRules)}
+    for key, value in rules.items():
+        if key not in known:
+            raise ParameterError(
+                f"there is no diagnosis rule {key!r}", f"the rules are: {', '.join(known)}"
+            )
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ParameterError(f"diagnosis rule {key}={value!r} must be a non-negative number")
+    if "worst_identities" in rules:
+        rules["worst_identities"] = int(rules["worst_identities"])
+    return DiagnosisRules(**rules)

@@ -1,0 +1,211 @@
+"""Each built-in metric on hand-built embeddings with known answers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import datasets
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from harness.benchmarks.base import Split
+from harness.builtin import salmubench_metrics as suite
+from harness.embeddings import SplitEmbeddings
+from harness.gallery import dedicated_rng
+from harness.metric import SkipMetric
+
+
+class FakeContext:
+    """An EvaluationContext over hand-made embeddings; texts are looked up in a table."""
+
+    def __init__(self, splits, metadata=None, texts=None, benchmark=None, seed=42):
+        self.splits, self.metadata, self.table = splits, metadata or {}, texts or {}
+        self.benchmark, self.seed = benchmark, seed
+
+    def embeddings(self, split):
+        return self.splits[split]
+
+    def encode_texts(self, texts):
+        return torch.stack([self.table[t] for t in texts])
+
+    def rng(self, purpose):
+        return dedicated_rng(self.seed, purpose)
+
+
+def one_hot(index: int, dim: int) -> torch.Tensor:
+    return F.one_hot(torch.tensor(index), dim).float()
+
+
+def split_embeddings(name, image, text, ids, texts=None):
+    texts = texts or [f"{name} caption {i}" for i in range(len(ids))]
+    return SplitEmbeddings(
+        name, image, text, list(ids), texts, [f"{name}_{i}.png" for i in range(len(ids))]
+    )
+
+
+def test_pair_similarity_of_aligned_orthogonal_and_opposite_pairs() -> None:
+    eye = torch.eye(4)
+    compute = suite.pair_similarity("holdout_identity")
+    for text, expected in ((eye, 1.0), (eye.roll(1, 0), 0.0), (-eye, -1.0)):
+        ctx = FakeContext({"holdout_identity": split_embeddings("h", eye, text, "aabb")})
+        outcome = compute(ctx)
+        assert outcome.value == pytest.approx(expected)
+        assert list(outcome.per_row["value"]) == pytest.approx([expected] * 4)
+        assert outcome.groups == list("aabb")
+
+
+def test_identity_less_splits_resample_rows() -> None:
+    eye = torch.eye(3)
+    ctx = FakeContext({"fragile_set": split_embeddings("f", eye, eye, [None] * 3)})
+    assert suite.pair_similarity("fragile_set")(ctx).groups is None
+
+
+def test_probe_separates_a_memorising_model_and_not_a_random_one() -> None:
+    generator = torch.Generator().manual_seed(0)
+    ids = [f"id{i // 4}" for i in range(200)]
+    # memorising: each caption equals its image, so true pairs have a large product signal
+    image = F.normalize(torch.randn(200, 16, generator=generator), dim=1)
+    memorised = suite.association_probe(
+        FakeContext({"forget": split_embeddings("forget", image, image, ids)})
+    )
+    noise = F.normalize(torch.randn(200, 16, generator=generator), dim=1)
+    random = suite.association_probe(
+        FakeContext({"forget": split_embeddings("forget", image, noise, ids)})
+    )
+    assert memorised.value > 0.95
+    assert abs(random.value - 0.5) < 0.1
+    assert memorised.details["cross_validation"].startswith("GroupKFold(5) by identity")
+
+
+def test_identity_zero_shot_right_and_wrong_names() -> None:
+    people = {"a": {"name": "Ann Lee"}, "b": {"name": "Bo Kim"}, "c": {"name": "Cy Ruiz"}}
+    table = {
+        suite.IDZSC_TEMPLATE.format(name=p["name"]): one_hot(i, 3)
+        for i, p in enumerate(people.values())
+    }
+    ids = ["a", "b", "c", "a"]
+    right = torch.stack([one_hot("abc".index(i), 3) for i in ids])
+    ctx = FakeContext(
+        {"forget_identity": split_embeddings("fi", right, right, ids)},
+        {"identities": people},
+        table,
+    )
+    outcome = suite.identity_zero_shot(ctx)
+    assert outcome.value == 1.0 and outcome.details["chance"] == pytest.approx(1 / 3)
+    wrong = right.roll(1, 1)  # every image looks like the next person
+    ctx.splits["forget_identity"] = split_embeddings("fi", wrong, wrong, ids)
+    assert suite.identity_zero_shot(ctx).value == 0.0
+
+
+def test_core_association_uses_the_stated_value() -> None:
+    people = {
+        "a": {
+            "name": "Ann Lee",
+            "city": "Lyon",
+            "emails": ["x@y.z", "ann@lee.org"],
+            "iban": "FR12 3456",
+        }
+    }
+    texts = ["Ann Lee lives in Lyon", "Write to ann@lee.org, Ann Lee", "Ann Lee banks at FR12 3456"]
+    captions = {
+        "forget_0.png": {"data_field": "city"},
+        "forget_1.png": {"data_field": "email"},
+        "forget_2.png": {"data_field": "bank_account"},
+    }  # unknown field name
+    dim = 6
+    table = {
+        "Ann Lee Lyon": one_hot(0, dim),
+        "Lyon Ann Lee": one_hot(1, dim),
+        "Ann Lee ann@lee.org": one_hot(2, dim),
+        "ann@lee.org Ann Lee": one_hot(3, dim),
+        "Ann Lee FR12 3456": one_hot(4, dim),
+        "FR12 3456 Ann Lee": one_hot(5, dim),
+    }
+    image = torch.stack([one_hot(1, dim), one_hot(2, dim), one_hot(0, dim)])
+    ctx = FakeContext(
+        {"forget": split_embeddings("forget", image, image, "aaa", texts)},
+        {"identities": people, "captions": captions},
+        table,
+    )
+    outcome = suite.core_association(ctx)
+    assert list(outcome.per_row["value"]) == [1.0, 1.0, 0.0]
+    assert outcome.value == pytest.approx(2 / 3)
+    assert outcome.details["rows_unmatched"] == 0
+
+
+def test_attribute_value_rules() -> None:
+    person = {"name": "A B", "job": "chef", "emails": ["one@x", "two@x"], "city": "Rome"}
+    assert suite.attribute_value(person, "job", "A B works as a chef") == "chef"
+    assert suite.attribute_value(person, "email", "mail two@x") == "two@x"
+    assert suite.attribute_value(person, "mystery", "A B loves Rome") == "Rome"
+    assert suite.attribute_value(person, "city", "A B is happy") is None
+
+
+def tiny_split(name: str, texts: list[str], ids: list[str | None]) -> Split:
+    return Split(
+        name,
+        datasets.Dataset.from_dict(
+            {
+                "text": texts,
+                "identity_id": ids,
+                "file_name": [f"{name}_{i}.png" for i in range(len(ids))],
+            }
+        ),
+    )
+
+
+def retfail_context(image_of: str) -> FakeContext:
+    forget_texts = [f"secret {i}" for i in range(6)] + ["secret 0"]  # a duplicate caption
+    ids = ["a", "a", "b", "b", "c", "c", "a"]
+    retain_texts = [f"scene {i}" for i in range(4)]
+    dim = 10
+    table = {t: one_hot(i, dim) for i, t in enumerate(dict.fromkeys(forget_texts))}
+    table.update({t: one_hot(6 + i, dim) for i, t in enumerate(retain_texts)})
+    text = torch.stack([table[t] for t in forget_texts])
+    images = {"perfect": text, "opposite": -text, "collapsed": torch.zeros_like(text)}[image_of]
+    benchmark = SimpleNamespace(
+        split={
+            "forget": tiny_split("forget", forget_texts, ids),
+            "retain_disjoint": tiny_split("retain_disjoint", retain_texts, [None] * 4),
+        }.__getitem__
+    )
+    return FakeContext(
+        {"forget": split_embeddings("forget", images, text, ids, forget_texts)},
+        texts=table,
+        benchmark=benchmark,
+    )
+
+
+def test_retfail_perfect_model_ranks_every_caption_first() -> None:
+    outcome = suite.retrieval_failure(retfail_context("perfect"))
+    assert outcome.value == 1.0 and outcome.values["r_at_1"] == 1.0
+    # 7 forget + 4 retain distractors (split sizes below 1,000), identical captions excluded
+    assert outcome.details["gallery_size"] == 12
+    assert outcome.details["mean_excluded_identical"] > 1  # own row, and the duplicate caption
+
+
+def test_retfail_worst_and_collapsed_models() -> None:
+    worst = suite.retrieval_failure(retfail_context("opposite"))
+    assert worst.values["r_at_1"] == 0.0
+    # rows 0 and 6 share a caption: both copies leave their galleries (9 distractors, not 10)
+    assert list(worst.per_row["rank"]) == [10.0, 11.0, 11.0, 11.0, 11.0, 11.0, 10.0]
+    assert worst.value == pytest.approx(np.mean([1 / 10, *[1 / 11] * 5, 1 / 10]))
+    collapsed = suite.retrieval_failure(retfail_context("collapsed"))
+    # every distractor ties with the true caption: each counts half a place
+    assert list(collapsed.per_row["rank"]) == [5.5, 6.0, 6.0, 6.0, 6.0, 6.0, 5.5]
+    assert collapsed.values["r_at_1"] == 0.0
+
+
+def test_retfail_gallery_is_the_same_in_any_order() -> None:
+    first = suite.retrieval_failure(retfail_context("perfect")).details["gallery_sha256"]
+    np.random.seed(123)  # the global RNG must not matter
+    np.random.rand(10)
+    assert suite.retrieval_failure(retfail_context("opposite")).details["gallery_sha256"] == first
+
+
+def test_genknow_is_skipped_with_a_reason_when_there_is_no_set() -> None:
+    benchmark = SimpleNamespace(genknow=None, genknow_skip_reason="no ImageNet folder given")
+    with pytest.raises(SkipMetric, match="no ImageNet folder given"):
+        suite.general_knowledge(FakeContext({}, benchmark=benchmark))
