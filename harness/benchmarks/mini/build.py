@@ -7,6 +7,8 @@ under a file lock, so an interrupted or concurrent build never leaves a half-wri
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,7 +21,7 @@ from harness.benchmarks.mini.dataset import GENERATOR_VERSION, SCALES, write_min
 from harness.benchmarks.mini.training import RECIPES, TRAINING_VERSION, train_pair
 from harness.errors import BenchmarkError
 from harness.gallery import DISTRACTORS_PER_SPLIT
-from harness.progress import progress_bar
+from harness.progress import QUIET_ENV_VAR, progress_bar
 from harness.storage import cache_dir, staged_folder
 
 DEFAULT_SCALE = "default"
@@ -76,6 +78,13 @@ def build_mini(
 
 def _build_into(folder: Path, scale: str, seed: int, show_progress: bool) -> None:
     started = time.perf_counter()
+    if show_progress and not os.environ.get(QUIET_ENV_VAR):
+        print(  # one line even where no progress bar can be drawn (CI logs, pipes)
+            f"Building SALMU-mini ({scale}, seed {seed}) on first use: generating data and "
+            "training the model pair (about 4 minutes on 2 cores, cached afterwards)",
+            file=sys.stderr,
+            flush=True,
+        )
     bar = progress_bar(
         total=None, desc=f"SALMU-mini {scale}: generating data", enabled=show_progress
     )
