@@ -115,15 +115,15 @@ def run_method(
     document["budget"] = budget.to_json()
     try:
         seed_everything(options.seed)
-        student = load_clip(*_model_args(benchmark, "compromised"))
+        student = load_clip(*model_args(benchmark, "compromised"))
         shapes = parameter_shapes(student.model)
-        context = _run_context(student, benchmark, budget, device, options)
+        context = make_run_context(student, benchmark, budget, device, options)
         method_clock = time.perf_counter()
         with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
             returned = method.unlearn(context, dict(resolved))
         method_seconds = time.perf_counter() - method_clock
         document["budget"] = budget.to_json()
-        unlearned = _checked_model(returned, shapes)
+        unlearned = checked_model(returned, shapes)
         model_path = save_local_dir(unlearned.cpu(), student.config, out_dir / MODEL_DIR)
         evaluated = load_clip(model_path)
         document["models"]["evaluated"] = _model_record(evaluated, f"local:{model_path}", None)
@@ -250,7 +250,7 @@ def _references(
         keys = {m.key: cache_key(sha, m, benchmark, options.evaluation) for m in metrics}
 
         def compute(missing: Sequence[str], role: Role = role) -> dict[str, dict[str, Any]]:
-            loaded = load_clip(*_model_args(benchmark, role))
+            loaded = load_clip(*model_args(benchmark, role))
             engine = _engine(loaded, options, device, role)
             return evaluate_metrics(
                 EvaluationContext(benchmark, engine, options.evaluation),
@@ -277,7 +277,7 @@ def _engine(
     )
 
 
-def _run_context(
+def make_run_context(
     student: LoadedModel,
     benchmark: Benchmark,
     budget: Budget,
@@ -310,7 +310,7 @@ def _run_context(
     )
 
 
-def _checked_model(returned: Any, shapes: dict[str, tuple[int, ...]]) -> torch.nn.Module:
+def checked_model(returned: Any, shapes: dict[str, tuple[int, ...]]) -> torch.nn.Module:
     if not isinstance(returned, torch.nn.Module):
         raise HarnessError(
             f"the method returned {type(returned).__name__}, not a torch model",
@@ -383,7 +383,7 @@ def _config(
     }
 
 
-def _model_args(benchmark: Benchmark, role: Role) -> tuple[Path, str | None]:
+def model_args(benchmark: Benchmark, role: Role) -> tuple[Path, str | None]:
     source = benchmark.models[role]
     return source.path, source.architecture
 

@@ -30,7 +30,7 @@ def mini_root() -> Path:
     """The test-scale SALMU-mini (data + trained pair), built once per session."""
     from harness.benchmarks.mini.build import build_mini
 
-    return build_mini("test", 0, show_progress=False, root=_SESSION_ROOT / "mini")
+    return build_mini("test", 0, show_progress=False)  # in $SALMU_HARNESS_CACHE, as users get it
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,8 @@ SUBCOMMANDS = {
     "methods": "methods_cmd",
     "metrics": "metrics_cmd",
     "mini": "mini_cmd",
+    "check-method": "check_method_cmd",
+    "new-plugin": "new_plugin_cmd",
 }
 
 

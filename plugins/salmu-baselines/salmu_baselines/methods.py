@@ -17,7 +17,7 @@ import torch
 
 from harness import Method, RunContext, training
 from harness.context import Batch
-from salmu_baselines.loop import parameters_schema, train
+from harness.training import parameters_schema, train_within_budget
 
 VERSION = "0.1.0"
 
@@ -32,14 +32,18 @@ def _pair_loss(
 
 
 def finetune(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
-    return train(ctx, params, lambda m, f, r: _pair_loss(m, r), forget=False, retain=True)
+    return train_within_budget(
+        ctx, params, lambda m, f, r: _pair_loss(m, r), forget=False, retain=True
+    )
 
 
 def neggrad(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
     weight = params["retain_weight"]
     if weight == 0:
-        return train(ctx, params, lambda m, f, r: -_pair_loss(m, f), forget=True, retain=False)
-    return train(
+        return train_within_budget(
+            ctx, params, lambda m, f, r: -_pair_loss(m, f), forget=True, retain=False
+        )
+    return train_within_budget(
         ctx,
         params,
         lambda m, f, r: weight * _pair_loss(m, r) - (1 - weight) * _pair_loss(m, f),
@@ -55,7 +59,7 @@ def shuffled_captions(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Modul
         order = _derangement_across_identities(f.identity_ids, rng)
         return _pair_loss(model, f, f.tokens[torch.from_numpy(order).to(f.tokens.device)])
 
-    return train(ctx, params, loss, forget=True, retain=False)
+    return train_within_budget(ctx, params, loss, forget=True, retain=False)
 
 
 def direct_sim_min(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
@@ -63,7 +67,7 @@ def direct_sim_min(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
         image, text = training.encode_pair(model, f.images, f.tokens)
         return (image * text).sum(dim=1).mean()
 
-    return train(ctx, params, loss, forget=True, retain=False)
+    return train_within_budget(ctx, params, loss, forget=True, retain=False)
 
 
 def generic_captions(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
@@ -74,7 +78,7 @@ def generic_captions(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module
         ]
         return _pair_loss(model, f, ctx.tokenizer(generic).to(f.tokens.device))
 
-    return train(ctx, params, loss, forget=True, retain=False)
+    return train_within_budget(ctx, params, loss, forget=True, retain=False)
 
 
 def _derangement_across_identities(

@@ -1,0 +1,42 @@
+"""``salmu-harness check-method NAME``: the plugin author kit's conformance run."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("check-method")
+@click.argument("name")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Method parameter for the check (repeatable).",
+)
+@click.option(
+    "--budget",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Budget of the check runs, in passes over the (test-scale) forget split.",
+)
+def command(name: str, assignments: tuple[str, ...], budget: float) -> None:
+    """Check that method NAME behaves: architecture, isolation, budget, determinism, reload."""
+    from tabulate import tabulate
+
+    from harness.cli.options import parse_assignments
+    from harness.conformance import check_method
+
+    checks = check_method(name, parse_assignments(assignments, "--set"), budget=budget)
+    click.echo(
+        tabulate(
+            [["PASS" if c.passed else "FAIL", c.name, c.detail] for c in checks],
+            headers=("", "check", "detail"),
+        )
+    )
+    failed = [c for c in checks if not c.passed]
+    click.echo(f"{name}: {len(checks) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,30 @@
+"""``salmu-harness new-plugin NAME``: a ready method or metric plugin package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("new-plugin")
+@click.argument("name")
+@click.option(
+    "--kind", type=click.Choice(["method", "metric"]), default="method", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder in which to create the package.",
+)
+def command(name: str, kind: str, output: Path) -> None:
+    """Create salmu-KIND-NAME/: pyproject with the entry point, a skeleton that runs, a test
+    using the plugin kit, and a CI workflow."""
+    from harness.scaffold import new_plugin
+
+    folder = new_plugin(name, kind, output)
+    click.echo(
+        f"created {folder}\nnext: pip install -e '{folder}[test]' && (cd {folder} && pytest)"
+    )
