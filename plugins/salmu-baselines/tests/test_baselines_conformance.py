@@ -1,7 +1,6 @@
 """Every baseline passes salmu-harness's conformance checks (the plugin kit's fixture)."""
 
 import pytest
-
 from salmu_baselines.methods import METHODS
 
 

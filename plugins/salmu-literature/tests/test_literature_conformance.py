@@ -1,7 +1,6 @@
 """Every literature method passes salmu-harness's conformance checks."""
 
 import pytest
-
 from salmu_literature.methods import METHODS
 
 
