@@ -110,6 +110,7 @@ class RunContext:
     budget: Budget
     logger: logging.Logger
     show_progress: bool = True
+    compile: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 
     def rng(self, purpose: str = "method") -> np.random.Generator:

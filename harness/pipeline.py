@@ -67,6 +67,7 @@ class RunOptions:
     batch_size: int = 256
     num_workers: int | None = None
     show_progress: bool = True
+    compile: bool = False
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     diagnosis: DiagnosisRules = field(default_factory=DiagnosisRules)
     run_id: str | None = None
@@ -307,6 +308,7 @@ def make_run_context(
         budget=budget,
         logger=logger,
         show_progress=options.show_progress,
+        compile=options.compile,
     )
 
 
@@ -380,6 +382,7 @@ def _config(
         "seed": options.seed,
         "budget": options.budget if method else None,
         "batch_size": options.batch_size,
+        "compile": options.compile,
     }
 
 

@@ -231,6 +231,8 @@ def train_within_budget(
     )
     forget_batches = ctx.forget.batches(batch, ctx.rng("forget-order")) if forget else None
     retain_batches = ctx.retain.batches(retain_batch, ctx.rng("retain-order")) if retain else None
+    # torch.compile is opt-in (--compile): the compiled module shares the model's parameters
+    forward_model = torch.compile(model) if ctx.compile else model
     bar = ctx.progress(total, desc="unlearning")
     for _ in range(total):
         if not ctx.budget.allows(per_step):
@@ -240,7 +242,7 @@ def train_within_budget(
         if (forget and f is None) or (retain and r is None):
             break
         with step.autocast():
-            loss = step_loss(model, f, r)
+            loss = step_loss(forward_model, f, r)
         bar.set_postfix(loss=f"{step(loss):.4f}", refresh=False)
         bar.update(1)
     bar.close()

@@ -130,3 +130,24 @@ def test_nan_model_is_refused_with_a_failed_result_and_no_model(
     document = json.loads((run_dir / "result.json").read_text())
     assert document["status"] == "failed" and document["error"]["type"] == "NonFiniteModelError"
     assert validate_file(run_dir / "result.json") == []
+
+
+def test_compile_is_opt_in_and_reaches_the_training_loop(
+    mini_root: Path, baselines_registry, tmp_path: Path, monkeypatch
+) -> None:
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda model: compiled.append(model) or model)
+    outcome = run_method(
+        "finetune",
+        {"batch_size": 16},
+        options(mini_root, tmp_path / "a", budget=0.5, metrics=["1.2"]),
+        baselines_registry,
+    )
+    assert compiled == [] and outcome.document["config"]["compile"] is False
+    outcome = run_method(
+        "finetune",
+        {"batch_size": 16},
+        options(mini_root, tmp_path / "b", budget=0.5, metrics=["1.2"], compile=True),
+        baselines_registry,
+    )
+    assert len(compiled) == 1 and outcome.document["config"]["compile"] is True

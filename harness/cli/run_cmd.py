@@ -34,6 +34,12 @@ from harness.cli.options import (
     show_default="5",
     help="Compute budget in passes over the forget split.",
 )
+@click.option(
+    "--compile",
+    "compile_model",
+    is_flag=True,
+    help="Run the model under torch.compile in methods that use harness.training (opt-in).",
+)
 @evaluation_options
 def command(
     method: str,
@@ -41,6 +47,7 @@ def command(
     config_file: Path | None,
     quiet: bool,
     benchmark_option: tuple[str, ...],
+    compile_model: bool,
     **cli: Any,
 ) -> None:
     """Run an unlearning METHOD on the benchmark and evaluate the result."""
@@ -51,7 +58,9 @@ def command(
     parameters = {**config.get("parameters", {}), **parse_assignments(assignments, "--set")}
     cli["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
     settings = merged_settings(config, cli)
-    outcome = run_method(method, parameters, run_options(settings, quiet))
+    options = run_options(settings, quiet)
+    options.compile = compile_model
+    outcome = run_method(method, parameters, options)
     click.echo(render(outcome.document))
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"model:  {outcome.model_path}")
