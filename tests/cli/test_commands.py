@@ -89,3 +89,28 @@ def test_benchmark_errors_exit_non_zero_with_one_message(mini_root: Path) -> Non
     assert "metadata file identities_metadata.json is missing" in result.output
     result = invoke("evaluate", checkpoint, "--benchmark", "minni")
     assert result.exit_code == 2 and "did you mean 'mini'" in result.output
+
+
+def test_validate_expands_directories_and_globs(finetune_outcome, tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        shutil.copy(finetune_outcome.result_path, tmp_path / name / "result.json")
+    result = invoke("validate", str(tmp_path))
+    assert result.exit_code == 0 and "2 valid, 0 invalid" in result.output
+    result = invoke("validate", str(tmp_path / "*" / "result.json"))
+    assert result.exit_code == 0 and "2 valid, 0 invalid" in result.output
+    result = invoke("validate", str(tmp_path / "nothing-*.json"))
+    assert result.exit_code == 2 and "no result files matched" in result.output
+
+
+def test_validate_github_annotations(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    result = invoke("validate", "--format", "github", str(bad))
+    assert result.exit_code == 1
+    assert (
+        f"::error file={bad},title=invalid result::$: 'schema_version' is a required"
+        in result.output
+    )
