@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -82,17 +81,3 @@ class Metric:
     def summary(self) -> str:
         """The first line of the description."""
         return self.description.strip().splitlines()[0] if self.description.strip() else ""
-
-    def better(self, a: float, b: float) -> bool:
-        """True when ``a`` is strictly better than ``b`` in this metric's direction."""
-        return a < b if self.direction == "lower" else a > b
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for an int or float that is neither NaN nor infinite (bools excluded)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def as_mapping(outcome: MetricOutcome) -> Mapping[str, Any]:
-    """The outcome's numbers by name, the headline under ``"value"``."""
-    return {"value": outcome.value, **outcome.values}

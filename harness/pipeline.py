@@ -221,7 +221,8 @@ def _evaluate_into(
     registry: Registry,
 ) -> None:
     settings = options.evaluation
-    references, cache_info = _references(benchmark, metrics, options, device)
+    hashes = {role: document["models"][role]["sha256"] for role in ("clean", "compromised")}
+    references, cache_info = _references(benchmark, metrics, options, device, hashes)
     records = evaluate_metrics(
         EvaluationContext(benchmark, _engine(evaluated, options, device, "evaluated"), settings),
         metrics,
@@ -240,15 +241,17 @@ def _evaluate_into(
 
 
 def _references(
-    benchmark: Benchmark, metrics: list[Metric], options: RunOptions, device: torch.device
+    benchmark: Benchmark,
+    metrics: list[Metric],
+    options: RunOptions,
+    device: torch.device,
+    hashes: dict[str, str],
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, int]]:
     cache = ReferenceCache()
     by_key = {m.key: m for m in metrics}
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for role in ("clean", "compromised"):
-        source = benchmark.models[role]  # type: ignore[index]
-        sha = _sha_of(source.path)
-        keys = {m.key: cache_key(sha, m, benchmark, options.evaluation) for m in metrics}
+        keys = {m.key: cache_key(hashes[role], m, benchmark, options.evaluation) for m in metrics}
 
         def compute(missing: Sequence[str], role: Role = role) -> dict[str, dict[str, Any]]:
             loaded = load_clip(*model_args(benchmark, role))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,8 +12,6 @@ import datasets
 
 from harness.errors import UnknownNameError
 
-#: Splits a method may read. Everything else (holdouts, Clean model) is evaluation-only.
-METHOD_SPLITS = ("forget", "retain")
 Role = Literal["compromised", "clean"]
 #: The keys of an ``identities_metadata.json`` record.
 IDENTITY_KEYS = (
@@ -119,9 +116,6 @@ class Benchmark:
         if name not in self.splits:
             raise UnknownNameError("split", name, self.splits)
         return self.splits[name]
-
-    def iter_splits(self) -> Iterator[Split]:
-        return iter(self.splits.values())
 
     def describe(self) -> dict[str, Any]:
         """Name, revision and per-split rows, identities and hashes, as results record them."""
