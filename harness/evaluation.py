@@ -28,6 +28,17 @@ class EvaluationSettings:
     def to_json(self) -> dict[str, Any]:
         return {"seed": self.seed, "bootstrap": self.bootstrap.to_json()}
 
+    @classmethod
+    def from_json(cls, recorded: dict[str, Any]) -> EvaluationSettings:
+        """The settings a result recorded under ``evaluation``."""
+        bootstrap = recorded["bootstrap"]
+        return cls(
+            seed=recorded["seed"],
+            bootstrap=BootstrapSettings(
+                seed=bootstrap["seed"], resamples=bootstrap["resamples"], level=bootstrap["level"]
+            ),
+        )
+
 
 class EvaluationContext:
     """What a metric's ``compute`` receives: embeddings, the benchmark and dedicated RNGs."""

@@ -24,18 +24,44 @@ def cache_key(
     model_sha256: str, metric: Metric, benchmark: Benchmark, settings: EvaluationSettings
 ) -> str:
     """The key under which one metric's value for one model is cached."""
+    return reference_key(
+        model_sha256,
+        (metric.key, metric.version),
+        {s: benchmark.split(s).sha256 for s in metric.splits if s in benchmark.splits},
+        (benchmark.name, benchmark.revision),
+        genknow_identity(benchmark),
+        settings.to_json(),
+        __version__,
+    )
+
+
+def reference_key(
+    model_sha256: str,
+    metric: tuple[str, str],
+    split_hashes: dict[str, str],
+    benchmark: tuple[str, str],
+    genknow: tuple[str, int] | None,
+    settings: dict[str, Any],
+    harness_version: str,
+) -> str:
+    """The cache key from plain values, so that a result document's own fields can rebuild it."""
     material = {
         "model": model_sha256,
-        "metric": [metric.key, metric.version],
-        "splits": {s: benchmark.split(s).sha256 for s in metric.splits if s in benchmark.splits},
-        "benchmark": [benchmark.name, benchmark.revision],
-        "genknow": [benchmark.genknow.name, len(benchmark.genknow.dataset)]
-        if benchmark.genknow
-        else None,
-        "settings": settings.to_json(),
-        "harness": __version__,
+        "metric": list(metric),
+        "splits": split_hashes,
+        "benchmark": list(benchmark),
+        "genknow": list(genknow) if genknow else None,
+        "settings": settings,
+        "harness": harness_version,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def genknow_identity(benchmark: Benchmark) -> tuple[str, int] | None:
+    """The GenKnow set's name and size (what results record of it), or None without one."""
+    if benchmark.genknow is None:
+        return None
+    return benchmark.genknow.name, len(benchmark.genknow.dataset)
 
 
 class ReferenceCache:

@@ -7,8 +7,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import jsonschema
-
 RESULT_SCHEMA = "result.schema.json"
 
 
@@ -16,12 +14,3 @@ RESULT_SCHEMA = "result.schema.json"
 def load_schema(name: str) -> dict[str, Any]:
     """The parsed schema file ``name`` from the installed package."""
     return json.loads(resources.files("harness.schemas").joinpath(name).read_text("utf-8"))
-
-
-@cache
-def validator(name: str = RESULT_SCHEMA) -> jsonschema.Draft202012Validator:
-    """A compiled validator for schema ``name`` (format checks on)."""
-    schema = load_schema(name)
-    return jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )

@@ -40,6 +40,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
 def write_json_atomic(path: Path, document: Any) -> None:
     """Write ``document`` as indented JSON, atomically; NaN and infinity are refused."""
     text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False)

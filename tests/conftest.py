@@ -68,3 +68,35 @@ def finetune_outcome(mini_root: Path, baselines_registry, tmp_path_factory):
         budget=1.0,
     )
     return run_method("finetune", {"lr": 1e-4, "batch_size": 16}, options, baselines_registry)
+
+
+#: methods x seeds of the comparison fixture (leaderboard, compare, plot, bundles)
+COMPARED_METHODS = ("finetune", "neggrad")
+COMPARED_SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="session")
+def compared_results(mini_root: Path, baselines_registry, tmp_path_factory) -> list:
+    """Real runs on the test mini: two methods x three seeds, each one a bundle."""
+    from harness.bundle import write_bundle
+    from harness.pipeline import RunOptions, run_method
+
+    out = tmp_path_factory.mktemp("compared")
+    outcomes = []
+    for method in COMPARED_METHODS:
+        for seed in COMPARED_SEEDS:
+            options = RunOptions(
+                benchmark=str(mini_root),
+                output_dir=out,
+                show_progress=False,
+                num_workers=0,
+                budget=1.0,
+                seed=seed,
+                run_id=f"{method}-seed{seed}",
+            )
+            outcome = run_method(
+                method, {"lr": 1e-4, "batch_size": 16}, options, baselines_registry
+            )
+            write_bundle(outcome.result_path.parent, outcome.document, ["salmu-baselines"])
+            outcomes.append(outcome)
+    return outcomes

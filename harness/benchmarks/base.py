@@ -123,5 +123,8 @@ class Benchmark:
             "name": self.name,
             "revision": self.revision,
             "splits": {name: split.describe() for name, split in sorted(self.splits.items())},
+            "genknow": {"name": self.genknow.name, "rows": len(self.genknow.dataset)}
+            if self.genknow
+            else None,
             "details": self.details,
         }

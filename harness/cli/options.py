@@ -137,6 +137,8 @@ def merged_settings(config: dict[str, Any], cli: dict[str, Any]) -> dict[str, An
         "method",
         "parameters",
         "rules",
+        "compile",
+        "evaluation",
     }
     unknown = sorted(set(config) - known)
     if unknown:
@@ -172,7 +174,23 @@ def run_options(settings: dict[str, Any], quiet: bool) -> Any:
         num_workers=settings.get("workers"),
         show_progress=not quiet,
         diagnosis=diagnosis_rules(settings.get("rules")),
+        evaluation=evaluation_settings(settings.get("evaluation")),
     )
+
+
+def evaluation_settings(recorded: Any) -> Any:
+    """:class:`~harness.evaluation.EvaluationSettings` from a config's ``evaluation`` mapping."""
+    from harness.evaluation import EvaluationSettings
+
+    if not recorded:
+        return EvaluationSettings()
+    try:
+        return EvaluationSettings.from_json(recorded)
+    except (KeyError, TypeError) as exc:
+        raise ParameterError(
+            f"config setting 'evaluation' is malformed ({exc!r})",
+            'expected {"seed": INT, "bootstrap": {"seed": INT, "resamples": INT, "level": FLOAT}}',
+        ) from exc
 
 
 def diagnosis_rules(rules: Any) -> Any:

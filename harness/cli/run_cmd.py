@@ -40,6 +40,12 @@ from harness.cli.options import (
     is_flag=True,
     help="Run the model under torch.compile in methods that use harness.training (opt-in).",
 )
+@click.option(
+    "--bundle",
+    is_flag=True,
+    help="Make the run folder a verifiable bundle: adds config.json, versions.txt and a "
+    "sha256 manifest (check it later with `salmu-harness verify`).",
+)
 @evaluation_options
 def command(
     method: str,
@@ -48,10 +54,12 @@ def command(
     quiet: bool,
     benchmark_option: tuple[str, ...],
     compile_model: bool,
+    bundle: bool,
     **cli: Any,
 ) -> None:
     """Run an unlearning METHOD on the benchmark and evaluate the result."""
     from harness.pipeline import run_method
+    from harness.plugins import load_plugins
     from harness.report import render
 
     config = read_config(config_file)
@@ -59,10 +67,17 @@ def command(
     cli["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
     settings = merged_settings(config, cli)
     options = run_options(settings, quiet)
-    options.compile = compile_model
-    outcome = run_method(method, parameters, options)
+    options.compile = compile_model or bool(settings.get("compile"))
+    registry = load_plugins()
+    outcome = run_method(method, parameters, options, registry)
     click.echo(render(outcome.document))
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"model:  {outcome.model_path}")
+    if bundle:
+        from harness.bundle import write_bundle
+
+        distributions = sorted({record.distribution for record in registry.plugins.values()})
+        folder = write_bundle(outcome.result_path.parent, outcome.document, distributions)
+        click.echo(f"bundle: {folder} (check with `salmu-harness verify {folder}`)")
     if any(m.get("status") == "failed" for m in outcome.document["metrics"].values()):
         sys.exit(1)

@@ -4,29 +4,69 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import click
 
 FORMATS = ("text", "json", "github")
+#: below this many files, starting worker processes costs more than it saves
+PARALLEL_FROM = 64
 
 
 def expand(paths: tuple[str, ...]) -> list[Path]:
     """Files named directly, ``*.json`` files under directories (recursively), glob matches.
 
-    A path that matches nothing is kept, so that it is reported as unreadable.
+    In a directory, the other JSON files of a run folder (one that holds a ``result.json``:
+    the model's config, a bundle's manifest and configuration) are not result files and are
+    skipped. A path that matches nothing is kept, so that it is reported as unreadable.
     """
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(path.rglob("*.json")))
+            found.extend(p for p in sorted(path.rglob("*.json")) if not _run_folder_extra(p, path))
         elif any(c in raw for c in "*?["):
             found.extend(sorted(Path(p) for p in glob.glob(raw, recursive=True)))
         else:
             found.append(path)
     return list(dict.fromkeys(found))
+
+
+def _run_folder_extra(file: Path, top: Path) -> bool:
+    if file.name == "result.json":
+        return False
+    folder = file.parent
+    while True:
+        if (folder / "result.json").is_file():
+            return True
+        if folder == top or folder.parent == folder:
+            return False
+        folder = folder.parent
+
+
+def check(path: Path, strict: bool = False) -> tuple[list[Any], int, int]:
+    """Problems of one file, and (with ``strict``) references checked and unavailable."""
+    from harness.validation import Problem, validate_file
+
+    problems = validate_file(path)
+    if problems or not strict:
+        return problems, 0, 0
+    from harness.strict import check_references
+
+    report = check_references(json.loads(path.read_text()))
+    return (
+        [Problem(str(path), p, m) for p, m in report.problems],
+        report.checked,
+        report.unavailable,
+    )
+
+
+def _check_strict(path: Path) -> tuple[list[Any], int, int]:
+    return check(path, strict=True)
 
 
 @click.command("validate")
@@ -40,38 +80,64 @@ def expand(paths: tuple[str, ...]) -> list[Path]:
     help="text: one line per problem; json: a report; github: Actions annotations.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def command(paths: tuple[str, ...], output_format: str, as_json: bool) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also compare each result's Clean/Compromised references with this machine's "
+    "reference cache, where it holds them.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per core, for 64 files or more).",
+)
+def command(
+    paths: tuple[str, ...], output_format: str, as_json: bool, strict: bool, jobs: int | None
+) -> None:
     """Check result files (files, directories or globs); exit 0 only if all are valid."""
-    from harness.validation import validate_file
-
     files = expand(paths)
     if not files:
         click.echo("error: no result files matched", err=True)
         sys.exit(2)
-    report = {str(path): validate_file(path) for path in files}
+    checker = _check_strict if strict else check
+    jobs = jobs or ((os.cpu_count() or 1) if len(files) >= PARALLEL_FROM else 1)
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            outcomes = list(pool.map(checker, files, chunksize=max(1, len(files) // (jobs * 4))))
+    else:
+        outcomes = [checker(path) for path in files]
+    report = {str(path): outcome[0] for path, outcome in zip(files, outcomes, strict=True)}
+    checked = sum(outcome[1] for outcome in outcomes)
+    unavailable = sum(outcome[2] for outcome in outcomes)
     invalid = [name for name, problems in report.items() if problems]
     output_format = "json" if as_json else output_format
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "valid": not invalid,
-                    "files": [
-                        {"file": n, "valid": not p, "problems": [x.to_json() for x in p]}
-                        for n, p in report.items()
-                    ],
-                },
-                indent=2,
-            )
-        )
+        summary: dict[str, Any] = {"valid": not invalid}
+        if strict:
+            summary["references"] = {"checked": checked, "not_in_cache": unavailable}
+        summary["files"] = [
+            {"file": n, "valid": not p, "problems": [x.to_json() for x in p]}
+            for n, p in report.items()
+        ]
+        click.echo(json.dumps(summary, indent=2))
     else:
         for problems in report.values():
             for problem in problems:
                 if output_format == "github":
-                    message = f"{problem.path}: {problem.message}".replace("%", "%25")
-                    message = message.replace("\r", "%0D").replace("\n", "%0A")
-                    click.echo(f"::error file={problem.file},title=invalid result::{message}")
+                    click.echo(_annotation(problem))
                 else:
                     click.echo(str(problem), err=True)
         click.echo(f"{len(files) - len(invalid)} valid, {len(invalid)} invalid")
+        if strict:
+            click.echo(
+                f"references: {checked} matched against the cache, {unavailable} not in the "
+                "cache (not checked)"
+            )
     sys.exit(1 if invalid else 0)
+
+
+def _annotation(problem: Any) -> str:
+    message = f"{problem.path}: {problem.message}".replace("%", "%25")
+    message = message.replace("\r", "%0D").replace("\n", "%0A")
+    return f"::error file={problem.file},title=invalid result::{message}"
