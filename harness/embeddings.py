@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import datasets
@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from harness.benchmarks.base import Split
+from harness.image_cache import ImageCache, PixelTransform, content_key
 from harness.progress import progress_bar
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -49,6 +50,11 @@ class _ImageRows(Dataset):
         return self.transform(self.dataset[index][self.column].convert("RGB"))
 
 
+class _PixelRows(_ImageRows):
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.transform(self.dataset[index][self.column])
+
+
 def default_workers() -> int:
     """DataLoader workers for image decoding: all cores but one, at most 8."""
     return max(0, min(8, (os.cpu_count() or 1) - 1))
@@ -64,29 +70,53 @@ class EmbeddingEngine:
         preprocess: Callable,
         device: torch.device,
         precision: str = "fp32",
-        batch_size: int = 256,
+        batch_size: int | None = 256,
         num_workers: int | None = None,
         show_progress: bool = True,
         label: str = "model",
+        image_cache: ImageCache | None = None,
+        cache_scope: str = "",
     ) -> None:
         self.model = model.to(device).eval()
+        if device.type == "cuda":  # faster patch-embedding convolutions on GPUs
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.tokenizer = tokenizer
         self.preprocess = preprocess
         self.device = device
         self.precision = precision
-        self.batch_size = batch_size
+        self._batch_size = batch_size
         self.num_workers = default_workers() if num_workers is None else num_workers
         self.show_progress = show_progress
         self.label = label
+        self.image_cache = image_cache
+        self.cache_scope = cache_scope
+        self.pixel_transform = PixelTransform.split(preprocess) if image_cache else None
         self._splits: dict[str, SplitEmbeddings] = {}
         self._texts: dict[str, torch.Tensor] = {}
+
+    @property
+    def batch_size(self) -> int:
+        """The batch size given, or (``None``) the largest that fits, found on first use."""
+        if self._batch_size is None:
+            from harness.batching import auto_batch_size
+
+            size = getattr(getattr(self.model, "visual", None), "image_size", 224)
+            size = tuple(size) if isinstance(size, tuple | list) else (size, size)
+            self._batch_size = auto_batch_size(
+                self.model, (3, *size), self.device, AUTOCAST_DTYPES.get(self.precision)
+            )
+        return self._batch_size
 
     def split(self, split: Split) -> SplitEmbeddings:
         """The split's embeddings, encoded on first use."""
         if split.name not in self._splits:
             self._splits[split.name] = SplitEmbeddings(
                 split=split.name,
-                image=self.images(split.dataset, desc=f"{self.label}: {split.name} images"),
+                image=self.images(
+                    split.dataset,
+                    desc=f"{self.label}: {split.name} images",
+                    content_sha256=split.sha256 if self.pixel_transform else None,
+                ),
                 text=self.texts(split.texts, desc=f"{self.label}: {split.name} captions"),
                 identity_ids=split.identity_ids,
                 texts=split.texts,
@@ -95,20 +125,71 @@ class EmbeddingEngine:
         return self._splits[split.name]
 
     def images(
-        self, dataset: datasets.Dataset, column: str = "image", desc: str = "images"
+        self,
+        dataset: datasets.Dataset,
+        column: str = "image",
+        desc: str = "images",
+        content_sha256: str | None = None,
     ) -> torch.Tensor:
-        """Normalised embeddings of every image of ``dataset``."""
-        loader = DataLoader(
-            _ImageRows(dataset, self.preprocess, column),
+        """Normalised embeddings of every image of ``dataset``.
+
+        With an image cache and the images' content hash, the decoded, resized and cropped
+        pixels are read from (or first written to) the cache instead of decoding every image.
+        """
+        if self.image_cache is None or self.pixel_transform is None or content_sha256 is None:
+            return self._encode(self._decoded(dataset, column, self.preprocess), None, desc)
+        pixels = self.pixel_transform
+        key = content_key(self.cache_scope, content_sha256, column, pixels.description)
+        stored = self.image_cache.get_or_build(
+            key,
+            lambda: progress_bar(
+                self._decoded(dataset, column, pixels.pixels, _PixelRows),
+                desc=f"{desc} (decoding once for the image cache)",
+                enabled=self.show_progress,
+            ),
+            {
+                "scope": self.cache_scope,
+                "content_sha256": content_sha256,
+                "column": column,
+                "transform": pixels.description,
+            },
+        )
+        batches = (stored[i : i + self.batch_size] for i in range(0, len(stored), self.batch_size))
+        return self._encode(batches, pixels, desc, total=-(-len(stored) // self.batch_size))
+
+    def _decoded(
+        self,
+        dataset: datasets.Dataset,
+        column: str,
+        transform: Callable,
+        rows: type[_ImageRows] = _ImageRows,
+    ) -> DataLoader:
+        return DataLoader(
+            rows(dataset, transform, column),
             batch_size=self.batch_size,
             num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
         )
+
+    def _encode(
+        self,
+        batches: Iterable[torch.Tensor],
+        pixels: PixelTransform | None,
+        desc: str,
+        total: int | None = None,
+    ) -> torch.Tensor:
+        cuda = self.device.type == "cuda"
         chunks = []
         with self._inference():
-            for batch in progress_bar(loader, desc=desc, enabled=self.show_progress):
+            for batch in progress_bar(batches, desc=desc, enabled=self.show_progress, total=total):
+                if cuda and not batch.is_pinned():
+                    batch = batch.pin_memory()
                 batch = batch.to(self.device, non_blocking=True)
+                if pixels is not None:  # uint8 from the cache: normalise on the device
+                    batch = pixels.normalise(batch)
+                if cuda:
+                    batch = batch.contiguous(memory_format=torch.channels_last)
                 chunks.append(F.normalize(self.model.encode_image(batch).float(), dim=-1).cpu())
         return torch.cat(chunks) if chunks else torch.empty(0, 0)
 

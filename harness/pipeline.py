@@ -26,6 +26,7 @@ from harness.diagnosis import DiagnosisRules, diagnose
 from harness.embeddings import EmbeddingEngine
 from harness.errors import HarnessError, NonFiniteModelError, ParameterError
 from harness.evaluation import EvaluationContext, EvaluationSettings, evaluate_metrics
+from harness.image_cache import ImageCache
 from harness.metric import Metric
 from harness.models import (
     LoadedModel,
@@ -64,10 +65,11 @@ class RunOptions:
     seed: int = 0
     budget: float = DEFAULT_BUDGET
     output_dir: Path = Path("salmu-results")
-    batch_size: int = 256
+    batch_size: int | None = None  # None: 256 on CPU, the largest that fits on a GPU
     num_workers: int | None = None
     show_progress: bool = True
     compile: bool = False
+    image_cache: bool = True
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     diagnosis: DiagnosisRules = field(default_factory=DiagnosisRules)
     run_id: str | None = None
@@ -176,7 +178,7 @@ def _prepare(options: RunOptions, registry: Registry) -> tuple[torch.device, lis
             "no metric is installed or selected",
             "check `salmu-harness metrics` and SALMU_HARNESS_PLUGINS",
         )
-    if options.batch_size < 1:
+    if options.batch_size is not None and options.batch_size < 1:
         raise ParameterError(f"batch size {options.batch_size} must be at least 1")
     return device, metrics
 
@@ -221,13 +223,14 @@ def _evaluate_into(
     registry: Registry,
 ) -> None:
     settings = options.evaluation
+    images = ImageCache() if options.image_cache else None
     hashes = {role: document["models"][role]["sha256"] for role in ("clean", "compromised")}
-    references, cache_info = _references(benchmark, metrics, options, device, hashes)
-    records = evaluate_metrics(
-        EvaluationContext(benchmark, _engine(evaluated, options, device, "evaluated"), settings),
-        metrics,
-    )
+    references, cache_info = _references(benchmark, metrics, options, device, hashes, images)
+    engine = _engine(evaluated, options, device, "evaluated", images, benchmark)
+    records = evaluate_metrics(EvaluationContext(benchmark, engine, settings), metrics)
     document["evaluation"]["reference_cache"] = cache_info
+    if images is not None:
+        document["evaluation"]["image_cache"] = {"hits": images.hits, "misses": images.misses}
     document["metrics"] = {
         m.key: metric_entry(
             m,
@@ -246,6 +249,7 @@ def _references(
     options: RunOptions,
     device: torch.device,
     hashes: dict[str, str],
+    images: ImageCache | None,
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, int]]:
     cache = ReferenceCache()
     by_key = {m.key: m for m in metrics}
@@ -255,7 +259,7 @@ def _references(
 
         def compute(missing: Sequence[str], role: Role = role) -> dict[str, dict[str, Any]]:
             loaded = load_clip(*model_args(benchmark, role))
-            engine = _engine(loaded, options, device, role)
+            engine = _engine(loaded, options, device, role, images, benchmark)
             return evaluate_metrics(
                 EvaluationContext(benchmark, engine, options.evaluation),
                 [by_key[k] for k in missing],
@@ -266,7 +270,12 @@ def _references(
 
 
 def _engine(
-    loaded: LoadedModel, options: RunOptions, device: torch.device, label: str
+    loaded: LoadedModel,
+    options: RunOptions,
+    device: torch.device,
+    label: str,
+    images: ImageCache | None = None,
+    benchmark: Benchmark | None = None,
 ) -> EmbeddingEngine:
     return EmbeddingEngine(
         loaded.model,
@@ -278,6 +287,8 @@ def _engine(
         num_workers=options.num_workers,
         show_progress=options.show_progress,
         label=label,
+        image_cache=images,
+        cache_scope=f"{benchmark.name}@{benchmark.revision}" if benchmark else "",
     )
 
 
@@ -386,6 +397,7 @@ def _config(
         "budget": options.budget if method else None,
         "batch_size": options.batch_size,
         "compile": options.compile,
+        "image_cache": options.image_cache,
     }
 
 

@@ -97,6 +97,19 @@ class GenKnowSet:
     classnames: tuple[str, ...]
     templates: tuple[str, ...]
 
+    @cached_property
+    def sha256(self) -> str:
+        """A content hash over the labels and image bytes, in row order."""
+        digest = hashlib.sha256()
+        raw = self.dataset.cast_column("image", datasets.Image(decode=False))
+        for batch in raw.iter(batch_size=512):
+            for image, label in zip(batch["image"], batch["label"], strict=True):
+                data = image["bytes"] or (image.get("path") or "").encode("utf-8")
+                digest.update(int(label).to_bytes(8, "little", signed=True))
+                digest.update(len(data).to_bytes(8, "little"))
+                digest.update(data)
+        return digest.hexdigest()
+
 
 @dataclass
 class Benchmark:

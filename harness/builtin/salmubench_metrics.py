@@ -201,7 +201,11 @@ def general_knowledge(ctx: EvaluationContext) -> MetricOutcome:
             .float()
             .cpu()
         )
-    images = engine.images(genknow.dataset, desc=f"{engine.label}: {genknow.name}")
+    images = engine.images(
+        genknow.dataset,
+        desc=f"{engine.label}: {genknow.name}",
+        content_sha256=genknow.sha256 if engine.image_cache is not None else None,
+    )
     predicted = (images @ classifier).argmax(dim=1).numpy()
     correct = (predicted == np.array(genknow.dataset["label"])).astype(np.float64)
     return MetricOutcome(

@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "methods": "methods_cmd",
     "metrics": "metrics_cmd",
     "mini": "mini_cmd",
+    "cache": "cache_cmd",
     "check-method": "check_method_cmd",
     "new-plugin": "new_plugin_cmd",
 }

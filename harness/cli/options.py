@@ -81,10 +81,9 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--batch-size",
-            type=int,
             default=None,
-            show_default="256",
-            help="Evaluation batch size.",
+            show_default="auto",
+            help="Evaluation batch size, or auto: 256 on CPU, the largest that fits on a GPU.",
         ),
         click.option(
             "--workers",
@@ -114,6 +113,13 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             metavar="KEY=VALUE",
             help="Diagnosis threshold, e.g. genknow_drop=0.02 (see docs/metrics.md).",
         ),
+        click.option(
+            "--no-image-cache",
+            "no_image_cache",
+            is_flag=True,
+            default=None,
+            help="Decode every image again instead of reading the preprocessed-image cache.",
+        ),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
     for decorator in reversed(decorators):
@@ -139,6 +145,7 @@ def merged_settings(config: dict[str, Any], cli: dict[str, Any]) -> dict[str, An
         "rules",
         "compile",
         "evaluation",
+        "image_cache",
     }
     unknown = sorted(set(config) - known)
     if unknown:
@@ -170,12 +177,24 @@ def run_options(settings: dict[str, Any], quiet: bool) -> Any:
         seed=int(settings.get("seed", defaults.seed)),
         budget=float(settings.get("budget", defaults.budget)),
         output_dir=Path(settings.get("output") or defaults.output_dir),
-        batch_size=int(settings.get("batch_size") or defaults.batch_size),
+        batch_size=_batch_size(settings.get("batch_size")),
         num_workers=settings.get("workers"),
         show_progress=not quiet,
         diagnosis=diagnosis_rules(settings.get("rules")),
         evaluation=evaluation_settings(settings.get("evaluation")),
+        image_cache=bool(not settings.get("no_image_cache") and settings.get("image_cache", True)),
     )
+
+
+def _batch_size(value: Any) -> int | None:
+    if value in (None, "auto"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"batch size {value!r} is not a number", "give a positive integer or 'auto'"
+        ) from exc
 
 
 def evaluation_settings(recorded: Any) -> Any:

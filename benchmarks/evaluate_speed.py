@@ -1,0 +1,249 @@
+"""`salmu-harness evaluate` against an official-style evaluation loop, on SALMU-mini.
+
+    python benchmarks/evaluate_speed.py [--scale default] [--seed 0] [--json OUT.json]
+
+Both evaluate the same two checkpoints (the Compromised weights with two different seeded
+perturbations) with the same ten metrics on the same data:
+
+- **official-style**: what the official evaluator does on every call: decode every PNG through
+  the model's transform (batch 256, 4 DataLoader workers) and re-encode the Clean and the
+  Compromised model for every evaluated checkpoint;
+- **harness**: `salmu-harness evaluate CHECKPOINT` in a fresh cache. The first checkpoint fills
+  the preprocessed-image cache and the reference cache; the second reads both.
+
+Each evaluation runs in its own process, timed from start to exit, with the peak RSS of its
+whole process tree (DataLoader workers included). A second table compares the harness's image
+encoding (from the image cache) with a bare ``model.encode_image`` loop over tensors already in
+memory, on the same model and images. SALMU-mini is taken from the user's harness cache (built
+on first use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tabulate import tabulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from process_tree import measure
+
+OFFICIAL_BATCH, OFFICIAL_WORKERS = 256, 4
+
+
+def perturbed_checkpoints(benchmark, folder: Path) -> list[Path]:
+    """Two checkpoints near the Compromised model (seeded noise), as safetensors state dicts."""
+    import torch
+    from safetensors.torch import save_file
+
+    from harness.models import load_clip
+
+    model = load_clip(benchmark.models["compromised"].path).model
+    paths = []
+    for seed in (1, 2):
+        generator = torch.Generator().manual_seed(seed)
+        state = {
+            name: (t + 1e-3 * t.std() * torch.randn(t.shape, generator=generator))
+            if t.is_floating_point() and t.numel() > 1
+            else t.clone()
+            for name, t in model.state_dict().items()
+        }
+        path = folder / f"checkpoint-{seed}.safetensors"
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+        paths.append(path)
+    return paths
+
+
+def official_style(benchmark_spec: str, checkpoint: str) -> None:
+    """One evaluation the official way: everything decoded and encoded again, references too."""
+    import torch
+
+    from harness.benchmarks import load_benchmark
+    from harness.embeddings import EmbeddingEngine
+    from harness.evaluation import EvaluationContext, EvaluationSettings, evaluate_metrics
+    from harness.models import load_clip
+    from harness.plugins import load_plugins
+
+    benchmark = load_benchmark(benchmark_spec, {})
+    metrics = load_plugins().select_metrics(None)
+    architecture = f"local-dir:{benchmark.models['compromised'].path}"
+    models = [
+        load_clip(checkpoint, architecture=architecture),
+        load_clip(benchmark.models["clean"].path),
+        load_clip(benchmark.models["compromised"].path),
+    ]
+    for loaded in models:
+        engine = EmbeddingEngine(
+            loaded.model,
+            loaded.tokenizer,
+            loaded.preprocess_eval,
+            torch.device("cpu"),
+            batch_size=OFFICIAL_BATCH,
+            num_workers=OFFICIAL_WORKERS,
+            show_progress=False,
+        )
+        evaluate_metrics(EvaluationContext(benchmark, engine, EvaluationSettings()), metrics)
+
+
+def encoding_throughput(benchmark, repeats: int = 3) -> dict[str, float]:
+    """Images/s of the harness engine (image cache warm) and of a bare encode loop."""
+    import torch
+    import torch.nn.functional as F
+
+    from harness.embeddings import EmbeddingEngine
+    from harness.image_cache import ImageCache, PixelTransform
+    from harness.models import load_clip
+
+    loaded = load_clip(benchmark.models["compromised"].path)
+    split = benchmark.split("retain_synth")
+    engine = EmbeddingEngine(
+        loaded.model,
+        loaded.tokenizer,
+        loaded.preprocess_eval,
+        torch.device("cpu"),
+        batch_size=256,
+        show_progress=False,
+        image_cache=ImageCache(),
+        cache_scope=f"{benchmark.name}@{benchmark.revision}",
+    )
+    harness_encode = lambda: engine.images(split.dataset, content_sha256=split.sha256)  # noqa: E731
+    harness_encode()  # fills the image cache
+    pixels = PixelTransform.split(loaded.preprocess_eval)
+    tensors = torch.stack(
+        [loaded.preprocess_eval(r["image"].convert("RGB")) for r in split.dataset]
+    )
+    assert torch.equal(pixels.normalise(engine.image_cache.load(_key(engine, split))), tensors)
+
+    def bare() -> torch.Tensor:
+        with torch.inference_mode():
+            return torch.cat(
+                [
+                    F.normalize(loaded.model.encode_image(tensors[i : i + 256]).float(), dim=-1)
+                    for i in range(0, len(tensors), 256)
+                ]
+            )
+
+    best = {}
+    for name, function in (("harness", harness_encode), ("bare", bare)):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - started)
+        best[name] = len(tensors) / min(times)
+    return best
+
+
+def _key(engine, split) -> str:
+    from harness.image_cache import content_key
+
+    return content_key(
+        engine.cache_scope, split.sha256, "image", engine.pixel_transform.description
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="default")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--official", nargs=2, metavar=("BENCHMARK", "CHECKPOINT"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.official:
+        official_style(*args.official)
+        return
+
+    from harness.benchmarks.mini.build import ensure_mini
+
+    mini = ensure_mini({"scale": args.scale, "seed": args.seed}, show_progress=False)
+    with tempfile.TemporaryDirectory(prefix="salmu-evaluate-speed-") as tmp:
+        work = Path(tmp)
+        env = {**os.environ, "SALMU_HARNESS_CACHE": str(work / "cache"), "SALMU_HARNESS_QUIET": "1"}
+        from harness.benchmarks.local import load_local_benchmark
+
+        benchmark = load_local_benchmark(mini)
+        checkpoints = perturbed_checkpoints(benchmark, work)
+        rows, figures = [], {}
+        for index, checkpoint in enumerate(checkpoints, start=1):
+            official = measure(
+                [sys.executable, __file__, "--official", str(mini), str(checkpoint)], env
+            )
+            harness = measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "harness.cli",
+                    "evaluate",
+                    str(checkpoint),
+                    "--benchmark",
+                    str(mini),
+                    "--output",
+                    str(work / "results"),
+                    "--quiet",
+                ],
+                env,
+            )
+            for run in (official, harness):
+                if run.returncode != 0:
+                    sys.exit(f"a measured command failed:\n{run.stderr[-2000:]}")
+            label = "first model (cold caches)" if index == 1 else "second model (warm caches)"
+            rows.append(
+                [
+                    label,
+                    f"{official.seconds:.1f}",
+                    f"{harness.seconds:.1f}",
+                    f"{official.seconds / harness.seconds:.2f}x",
+                    f"{official.peak_bytes / 2**30:.2f}",
+                    f"{harness.peak_bytes / 2**30:.2f}",
+                ]
+            )
+            figures[f"model_{index}"] = {
+                "official_seconds": official.seconds,
+                "harness_seconds": harness.seconds,
+                "official_peak_bytes": official.peak_bytes,
+                "harness_peak_bytes": harness.peak_bytes,
+            }
+        os.environ.update(env)
+        throughput = encoding_throughput(benchmark)
+    figures["throughput_images_per_second"] = throughput
+    print(f"SALMU-mini {benchmark.revision}, {os.cpu_count()} CPU cores, torch threads default\n")
+    print(
+        tabulate(
+            rows,
+            [
+                "evaluation",
+                "official-style s",
+                "harness s",
+                "speed-up",
+                "official peak GiB",
+                "harness peak GiB",
+            ],
+            tablefmt="github",
+        )
+    )
+    ratio = throughput["harness"] / throughput["bare"]
+    print()
+    print(
+        tabulate(
+            [
+                ["harness engine (image cache)", f"{throughput['harness']:.0f}"],
+                ["bare encode_image loop", f"{throughput['bare']:.0f}"],
+                ["harness / bare", f"{ratio:.1%}"],
+            ],
+            ["image encoding, retain_synth", "images/s"],
+            tablefmt="github",
+        )
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

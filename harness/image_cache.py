@@ -1,0 +1,174 @@
+"""The preprocessed-image cache: a split's images decoded, resized and cropped once, on disk.
+
+An evaluation transform (open_clip's ``Resize -> CenterCrop -> RGB -> ToTensor -> Normalize``)
+is split in two: the pixel geometry up to ``ToTensor``, whose uint8 output is cached, and the
+float conversion plus normalisation, redone on every read with the same operations (so cached
+and uncached embeddings are bit-identical). Entries live under ``$SALMU_HARNESS_CACHE/images``,
+one raw ``uint8`` file of shape ``[rows, 3, H, W]`` and one JSON file each, keyed by the
+benchmark, the content hash of the images and the geometry. They are read memory-mapped.
+Writers stage to a temp file and rename, so concurrent writers are safe (both write the same
+bytes; readers only ever see whole files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torchvision.transforms import Compose, Normalize, ToTensor
+from torchvision.transforms import functional as TF
+
+from harness.storage import cache_dir, write_json_atomic
+
+AREA = "images"
+FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class PixelTransform:
+    """An evaluation transform split into cacheable geometry and per-read normalisation."""
+
+    geometry: Callable[[Any], Any]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    description: str
+
+    @classmethod
+    def split(cls, preprocess: Any) -> PixelTransform | None:
+        """The split of ``preprocess``, or None when it is not ``... -> ToTensor -> Normalize``."""
+        steps = list(getattr(preprocess, "transforms", []))
+        at = next((i for i, step in enumerate(steps) if isinstance(step, ToTensor)), None)
+        if at is None or len(steps) != at + 2 or not isinstance(steps[-1], Normalize):
+            return None
+        normalize = steps[-1]
+        geometry = steps[:at]
+        return cls(
+            geometry=Compose(geometry) if geometry else _identity,
+            mean=tuple(float(v) for v in normalize.mean),
+            std=tuple(float(v) for v in normalize.std),
+            description=json.dumps([_describe(step) for step in geometry]),
+        )
+
+    def pixels(self, image: Any) -> torch.Tensor:
+        """One image as the uint8 ``[3, H, W]`` tensor that is cached."""
+        return TF.pil_to_tensor(self.geometry(image.convert("RGB")))
+
+    def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
+        """What ``ToTensor`` then ``Normalize`` would have produced, for a uint8 batch."""
+        return TF.normalize(pixels.to(torch.float32).div(255), self.mean, self.std)
+
+
+def content_key(*parts: str) -> str:
+    """A cache key from its parts (content hashes, transform description, scope)."""
+    material = json.dumps([FORMAT_VERSION, *parts])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+class ImageCache:
+    """uint8 image tensors on disk, one entry per (benchmark, image content, geometry)."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root else cache_dir(AREA)
+        self.hits = 0
+        self.misses = 0
+
+    def load(self, key: str) -> torch.Tensor | None:
+        """The cached tensor (memory-mapped), or None when absent or incomplete."""
+        meta_path, data_path = self._paths(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+            shape = tuple(int(n) for n in meta["shape"])
+            if data_path.stat().st_size != int(np.prod(shape)):
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if int(np.prod(shape)) == 0:
+            return torch.empty(shape, dtype=torch.uint8)
+        flat = torch.from_file(
+            str(data_path), shared=False, size=int(np.prod(shape)), dtype=torch.uint8
+        )
+        return flat.view(shape)
+
+    def get_or_build(
+        self, key: str, batches: Callable[[], Iterable[torch.Tensor]], description: dict[str, Any]
+    ) -> torch.Tensor:
+        """The cached tensor, building it from ``batches()`` (uint8 ``[n, 3, H, W]``) if absent."""
+        found = self.load(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        meta_path, data_path = self._paths(key)
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.root)
+        rows, shape = 0, None
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                for batch in batches():
+                    shape = tuple(batch.shape[1:])
+                    rows += batch.shape[0]
+                    stream.write(batch.contiguous().numpy().tobytes())
+            os.replace(temporary, data_path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        write_json_atomic(
+            meta_path, {"shape": [rows, *(shape or (3, 0, 0))], "dtype": "uint8", **description}
+        )
+        loaded = self.load(key)
+        assert loaded is not None, "a just-written cache entry must load"
+        return loaded
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every complete entry's description, size in bytes and key."""
+        out = []
+        for meta_path in sorted(self.root.glob("*.json")):
+            try:
+                meta = json.loads(meta_path.read_text())
+            except (OSError, ValueError):
+                continue
+            data_path = meta_path.with_suffix(".u8")
+            size = data_path.stat().st_size if data_path.exists() else 0
+            out.append({**meta, "key": meta_path.stem, "bytes": size})
+        return out
+
+    def clear(self) -> int:
+        """Delete every entry; returns the bytes freed."""
+        freed = folder_bytes(self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+        return freed
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        return self.root / f"{key}.json", self.root / f"{key}.u8"
+
+
+def folder_bytes(folder: Path) -> int:
+    """Total size of the files under ``folder`` (0 when it does not exist)."""
+    if not folder.exists():
+        return 0
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _identity(image: Any) -> Any:
+    return image
+
+
+def _describe(step: Any) -> str:
+    # stable across processes: never a repr that holds a memory address
+    if inspect.isfunction(step):
+        return f"{step.__module__}.{step.__qualname__}"
+    kind = type(step)
+    if kind.__repr__ is not object.__repr__:
+        return repr(step)
+    state = {k: repr(v) for k, v in sorted(vars(step).items())}
+    return f"{kind.__module__}.{kind.__qualname__}{json.dumps(state)}"
