@@ -149,6 +149,7 @@ class EmbeddingEngine:
             ),
             {
                 "scope": self.cache_scope,
+                "images": desc.removeprefix(f"{self.label}: "),
                 "content_sha256": content_sha256,
                 "column": column,
                 "transform": pixels.description,

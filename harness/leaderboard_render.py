@@ -54,12 +54,14 @@ def text_rows(board: Leaderboard, parameters: bool = True) -> list[list[str]]:
 
 def render_table(board: Leaderboard) -> str:
     """For a terminal: parameters only where they tell a method's rows apart (see md/csv)."""
-    table = tabulate(text_rows(board, False), headers(board, False), tablefmt="simple")
+    table = tabulate(
+        text_rows(board, False), headers(board, False), tablefmt="simple", disable_numparse=True
+    )
     return _with_notes(board, table)
 
 
 def render_markdown(board: Leaderboard) -> str:
-    table = tabulate(text_rows(board), headers(board), tablefmt="github")
+    table = tabulate(text_rows(board), headers(board), tablefmt="github", disable_numparse=True)
     return _with_notes(board, table)
 
 

@@ -26,6 +26,9 @@ from harness.leaderboard import GENKNOW, RETFAIL, Leaderboard  # noqa: E402
 
 INTER, INTRA = "2.2", "2.3"
 CLEAN_COLOR, COMPROMISED_COLOR = "#2a9d3a", "#c0392b"
+#: tab10 without its green and red, which mark Clean and Compromised
+METHOD_COLORS = [plt.get_cmap("tab10")(i) for i in (0, 1, 4, 5, 6, 7, 8, 9)]
+METHOD_MARKERS = ("o", "s", "D", "^", "v", "P", "h", "<")
 
 
 def tradeoff(board: Leaderboard) -> Figure:
@@ -34,7 +37,6 @@ def tradeoff(board: Leaderboard) -> Figure:
     clean, compromised = board.references["clean"], board.references["compromised"]
     k_ret, c_ret = compromised.get(RETFAIL), clean.get(RETFAIL)
     k_gen = compromised.get(GENKNOW)
-    colors = plt.get_cmap("tab10")
     for index, row in enumerate(board.rows):
         retfail, genknow = row.cells.get(RETFAIL), row.cells.get(GENKNOW)
         if not retfail or not genknow or retfail.score is None or genknow.score is None:
@@ -46,14 +48,13 @@ def tradeoff(board: Leaderboard) -> Figure:
         if genknow.ci and k_gen:
             ends = sorted(v / k_gen for v in genknow.ci)
             xerr = [[max(genknow.score - ends[0], 0)], [max(ends[1] - genknow.score, 0)]]
-        color = colors(index % 10)
         axes.errorbar(
             genknow.score,
             retfail.score,
             xerr=xerr,
             yerr=yerr,
-            fmt="o",
-            color=color,
+            fmt=METHOD_MARKERS[index % len(METHOD_MARKERS)],
+            color=METHOD_COLORS[index % len(METHOD_COLORS)],
             capsize=3,
             markersize=7,
             label=f"{row.display} (n={retfail.n})",

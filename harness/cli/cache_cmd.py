@@ -59,12 +59,14 @@ def info(as_json: bool) -> None:
             [
                 e["key"][:12],
                 e.get("scope", ""),
+                e.get("images", ""),
                 "x".join(str(n) for n in e["shape"]),
                 _size(e["bytes"]),
             ]
             for e in images
         ]
-        click.echo("\n" + tabulate(rows, ["image entry", "benchmark", "uint8 shape", "size"]))
+        titles = ["image entry", "benchmark", "images", "uint8 shape", "size"]
+        click.echo("\n" + tabulate(rows, titles))
 
 
 @command.command("clear")

@@ -53,7 +53,7 @@ def command(a: Path, b: Path, output_format: str, resamples: int, seed: int, lev
             f"[{m.ci[0]:+.4f}, {m.ci[1]:+.4f}]",
             "yes" if m.significant else "no",
             m.better,
-            f"{m.units} {m.unit}s",
+            f"{m.units} {'identities' if m.unit == 'identity' else 'rows'}",
         ]
         for m in comparison.metrics
     ]
@@ -69,7 +69,8 @@ def command(a: Path, b: Path, output_format: str, resamples: int, seed: int, lev
         "paired over",
     ]
     click.echo(f"A: {_label(doc_a)} ({a})\nB: {_label(doc_b)} ({b})\n")
-    click.echo(tabulate(rows, headers, tablefmt="github" if output_format == "md" else "simple"))
+    table_format = "github" if output_format == "md" else "simple"
+    click.echo(tabulate(rows, headers, tablefmt=table_format, disable_numparse=True))
     for key, reason in comparison.skipped.items():
         click.echo(f"{key}: not compared ({reason})")
     click.echo(

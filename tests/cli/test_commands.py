@@ -114,3 +114,11 @@ def test_validate_github_annotations(tmp_path: Path) -> None:
         f"::error file={bad},title=invalid result::$: 'schema_version' is a required"
         in result.output
     )
+
+
+def test_every_subcommand_is_documented() -> None:
+    from harness.cli import SUBCOMMANDS
+
+    docs = "\n".join(p.read_text() for p in (Path(__file__).parents[2] / "docs").glob("*.md"))
+    missing = [name for name in SUBCOMMANDS if f"salmu-harness {name}" not in docs]
+    assert missing == [], f"subcommands without docs: {missing}"
