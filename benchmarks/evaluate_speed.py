@@ -187,6 +187,8 @@ def main() -> None:
                     "--output",
                     str(work / "results"),
                     "--quiet",
+                    "--device",
+                    "cpu",  # the official-style loop runs on the CPU too
                 ],
                 env,
             )

@@ -10,7 +10,9 @@ the test-scale SALMU-mini whose Clean and Compromised model is one randomly init
 of the Compromised model, and the embedding engine's image throughput with the image cache
 warm, as images/s and as a fraction of the matmul peak (forward FLOPs counted by
 ``torch.utils.flop_counter``); (4) `run finetune` for ``--steps`` optimizer steps. Prints a
-table with the GPU model and the date; record it in docs/performance.md.
+table with the GPU model and the date; record it in docs/performance.md. The evaluation batch
+size is found automatically unless ``--batch-size`` is given. Cache entries go to the harness
+cache, scoped by the smoke benchmark's own revision (`salmu-harness cache clear` removes them).
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def forward_flops(model: torch.nn.Module, batch: torch.Tensor) -> float:
 
 
 def engine_throughput(
-    folder: Path, device: torch.device, precision: str, batch: int
+    folder: Path, device: torch.device, precision: str, batch: int | None
 ) -> tuple[float, float]:
     """Images/s of the harness engine (image cache warm) and forward FLOPs per image."""
     benchmark = load_local_benchmark(folder)
@@ -120,7 +122,9 @@ def main() -> None:
     parser.add_argument("--model", default="ViT-B-16")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--precision", default="bf16", choices=sorted(AUTOCAST))
-    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="evaluation batch (default: auto search)"
+    )
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -155,6 +159,7 @@ def main() -> None:
             RunOptions(output_dir=work / "run", budget=budget, **options),
             load_plugins(),
         ).document
+    metrics = evaluated.document["metrics"]
     steps = run["budget"]["optimizer_steps"]
     samples = run["budget"]["used_samples"]
     method_seconds = run["cost"]["method_seconds"]
@@ -167,7 +172,7 @@ def main() -> None:
         ["evaluate (10 metrics, both references, cold caches)", f"{evaluate_seconds:.1f} s"],
         [
             "evaluate status",
-            f"{sum(m['status'] == 'ok' for m in evaluated.document['metrics'].values())}/10 ok",
+            f"{sum(m['status'] == 'ok' for m in metrics.values())}/{len(metrics)} ok",
         ],
         ["image encoding (engine, cache warm)", f"{rate:.0f} images/s"],
         ["forward FLOPs per image", f"{flops / 1e9:.2f} GFLOP"],

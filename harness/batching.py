@@ -27,8 +27,10 @@ def auto_batch_size(
     while size <= limit:
         try:
             _trial(model, image_shape, device, dtype, size)
-        except torch.cuda.OutOfMemoryError:
-            break
+        except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
+            if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc):
+                break
+            raise
         finally:
             torch.cuda.empty_cache()
         best, size = size, size * 2

@@ -84,6 +84,8 @@ def check_manifest(folder: Path) -> tuple[list[str], int]:
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
         listed: dict[str, dict[str, Any]] = manifest["files"]
+        if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+            raise TypeError("'files' must map each file name to its sha256 and size")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return [f"{MANIFEST} is missing or unreadable ({exc}); this is not a bundle"], 0
     problems = []

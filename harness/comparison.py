@@ -69,6 +69,12 @@ def compare_results(
     seed: int = 0,
 ) -> Comparison:
     """Compare result ``b`` with result ``a`` metric by metric (both must be comparable)."""
+    for label, document in (("A", a), ("B", b)):
+        if document["status"] != "ok":
+            raise ResultError(
+                f"result {label} is a failed run ({document['error']['message']})",
+                "compare results of runs that finished",
+            )
     basis_a, basis_b = comparability(a), comparability(b)
     if basis_a != basis_b:
         raise ResultError(

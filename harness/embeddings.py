@@ -7,6 +7,7 @@ name and text embeddings by text, so no metric re-encodes what another already e
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from harness.image_cache import ImageCache, PixelTransform, content_key
 from harness.progress import progress_bar
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+#: images per DataLoader batch when filling the image cache (uint8, written in order)
+DECODE_BATCH = 256
+logger = logging.getLogger("salmu_harness")
 
 
 @dataclass(frozen=True)
@@ -140,21 +144,25 @@ class EmbeddingEngine:
             return self._encode(self._decoded(dataset, column, self.preprocess), None, desc)
         pixels = self.pixel_transform
         key = content_key(self.cache_scope, content_sha256, column, pixels.description)
-        stored = self.image_cache.get_or_build(
-            key,
-            lambda: progress_bar(
-                self._decoded(dataset, column, pixels.pixels, _PixelRows),
-                desc=f"{desc} (decoding once for the image cache)",
-                enabled=self.show_progress,
-            ),
-            {
-                "scope": self.cache_scope,
-                "images": desc.removeprefix(f"{self.label}: "),
-                "content_sha256": content_sha256,
-                "column": column,
-                "transform": pixels.description,
-            },
-        )
+        try:
+            stored = self.image_cache.get_or_build(
+                key,
+                lambda: progress_bar(
+                    self._decoded(dataset, column, pixels.pixels, _PixelRows, DECODE_BATCH),
+                    desc=f"{desc} (decoding once for the image cache)",
+                    enabled=self.show_progress,
+                ),
+                {
+                    "scope": self.cache_scope,
+                    "images": desc.removeprefix(f"{self.label}: "),
+                    "content_sha256": content_sha256,
+                    "column": column,
+                    "transform": pixels.description,
+                },
+            )
+        except OSError as exc:  # a full disk or a read-only cache must not stop an evaluation
+            logger.warning("image cache unavailable (%s); decoding the images instead", exc)
+            return self._encode(self._decoded(dataset, column, self.preprocess), None, desc)
         batches = (stored[i : i + self.batch_size] for i in range(0, len(stored), self.batch_size))
         return self._encode(batches, pixels, desc, total=-(-len(stored) // self.batch_size))
 
@@ -164,10 +172,11 @@ class EmbeddingEngine:
         column: str,
         transform: Callable,
         rows: type[_ImageRows] = _ImageRows,
+        batch_size: int | None = None,
     ) -> DataLoader:
         return DataLoader(
             rows(dataset, transform, column),
-            batch_size=self.batch_size,
+            batch_size=min(batch_size or self.batch_size, self.batch_size),
             num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
@@ -181,18 +190,32 @@ class EmbeddingEngine:
         total: int | None = None,
     ) -> torch.Tensor:
         cuda = self.device.type == "cuda"
-        chunks = []
+        chunks = []  # kept on the device: one transfer at the end, no sync per batch
         with self._inference():
             for batch in progress_bar(batches, desc=desc, enabled=self.show_progress, total=total):
                 if cuda and not batch.is_pinned():
                     batch = batch.pin_memory()
                 batch = batch.to(self.device, non_blocking=True)
-                if pixels is not None:  # uint8 from the cache: normalise on the device
-                    batch = pixels.normalise(batch)
-                if cuda:
-                    batch = batch.contiguous(memory_format=torch.channels_last)
-                chunks.append(F.normalize(self.model.encode_image(batch).float(), dim=-1).cpu())
-        return torch.cat(chunks) if chunks else torch.empty(0, 0)
+                chunks.append(self._encode_batch(batch, pixels))
+        return torch.cat(chunks).cpu() if chunks else torch.empty(0, 0)
+
+    def _encode_batch(self, raw: torch.Tensor, pixels: PixelTransform | None) -> torch.Tensor:
+        """One batch's normalised embeddings; on running out of GPU memory, in two halves."""
+        try:
+            batch = raw if pixels is None else pixels.normalise(raw)  # uint8: on the device
+            if self.device.type == "cuda":
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            return F.normalize(self.model.encode_image(batch).float(), dim=-1)
+        except torch.cuda.OutOfMemoryError:
+            if len(raw) < 2:
+                raise
+            torch.cuda.empty_cache()
+            half = len(raw) // 2
+            self._batch_size = half  # later batches use the smaller size
+            logger.warning("out of GPU memory; evaluation batch size now %d", half)
+            return torch.cat(
+                [self._encode_batch(raw[:half], pixels), self._encode_batch(raw[half:], pixels)]
+            )
 
     def texts(self, texts: Sequence[str], desc: str = "texts") -> torch.Tensor:
         """Normalised embeddings of ``texts``; each distinct text is encoded once per engine."""

@@ -177,7 +177,8 @@ def _set_display_labels(rows: list[Row]) -> None:
         for row in same:
             parts = parameters_label({k: v for k, v in row.parameters.items() if k in varying})
             if budgets_vary:
-                parts = ", ".join(p for p in (parts, f"budget={row.budget:g}x") if p)
+                budget = "none" if row.budget is None else f"{row.budget:g}x"
+                parts = ", ".join(p for p in (parts, f"budget={budget}") if p)
             row.display = f"{row.label} ({parts})"
 
 

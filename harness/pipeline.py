@@ -73,6 +73,8 @@ class RunOptions:
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     diagnosis: DiagnosisRules = field(default_factory=DiagnosisRules)
     run_id: str | None = None
+    #: reference records computed elsewhere (a sweep's driver), by reference cache key
+    references: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass
@@ -251,11 +253,14 @@ def _references(
     hashes: dict[str, str],
     images: ImageCache | None,
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, int]]:
-    cache = ReferenceCache()
+    cache = ReferenceCache(preloaded=options.references)
     by_key = {m.key: m for m in metrics}
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for role in ("clean", "compromised"):
-        keys = {m.key: cache_key(hashes[role], m, benchmark, options.evaluation) for m in metrics}
+        keys = {
+            m.key: cache_key(hashes[role], m, benchmark, options.evaluation, options.precision)
+            for m in metrics
+        }
 
         def compute(missing: Sequence[str], role: Role = role) -> dict[str, dict[str, Any]]:
             loaded = load_clip(*model_args(benchmark, role))
@@ -267,6 +272,28 @@ def _references(
 
         out[role] = cache.get_or_compute(keys, compute)
     return out, {"hits": cache.hits, "misses": cache.misses}
+
+
+def reference_records(
+    options: RunOptions, registry: Registry | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """Clean and Compromised records of every selected metric, by reference cache key.
+
+    Computed once (or read from the cache) so that a sweep can hand them to every trial;
+    also returns the reference cache's hits and misses (misses = metric results computed).
+    """
+    registry = registry or load_plugins()
+    device, metrics = _prepare(options, registry)
+    benchmark = load_benchmark(options.benchmark, options.benchmark_options)
+    hashes = {role: _sha_of(benchmark.models[role].path) for role in ("clean", "compromised")}
+    images = ImageCache() if options.image_cache else None
+    references, counts = _references(benchmark, metrics, options, device, hashes, images)
+    records = {}
+    for role in ("clean", "compromised"):
+        for metric in metrics:
+            key = cache_key(hashes[role], metric, benchmark, options.evaluation, options.precision)
+            records[key] = references[role][metric.key]
+    return records, counts
 
 
 def _engine(

@@ -57,7 +57,7 @@ def tradeoff(board: Leaderboard) -> Figure:
             color=METHOD_COLORS[index % len(METHOD_COLORS)],
             capsize=3,
             markersize=7,
-            label=f"{row.display} (n={retfail.n})",
+            label=_text(f"{row.display} (n={retfail.n})"),
         )
     if k_gen and clean.get(GENKNOW) is not None:
         axes.scatter(
@@ -135,7 +135,7 @@ def holdout(board: Leaderboard) -> Figure:
                     label=f"{role.capitalize()} {name.split()[0]} ({value:.3f})",
                 )
     axes.set_xticks(
-        range(len(board.rows)), [row.display for row in board.rows], rotation=20, ha="right"
+        range(len(board.rows)), [_text(row.display) for row in board.rows], rotation=20, ha="right"
     )
     axes.set_ylabel("mean cosine similarity, image vs its sensitive caption")
     axes.set_title(
@@ -155,6 +155,10 @@ def retfail_identities(board: Leaderboard) -> Figure:
     series += [("Clean", board.reference_identities["clean"].get(RETFAIL, {}))]
     series = [(label, values) for label, values in series if values]
     figure, axes = plt.subplots(figsize=(max(6.5, 1.1 * len(series) + 2), 5))
+    if not series:
+        axes.text(0.5, 0.5, "no per-identity RetFail values in these results", ha="center")
+        axes.set_axis_off()
+        return figure
     data = [list(values.values()) for _, values in series]
     boxes = axes.boxplot(
         data, patch_artist=True, showfliers=True, widths=0.6, medianprops={"color": "black"}
@@ -166,7 +170,9 @@ def retfail_identities(board: Leaderboard) -> Figure:
             {"Clean": CLEAN_COLOR, "Compromised": COMPROMISED_COLOR}.get(label, "#9ab3d5")
         )
         patch.set_alpha(0.7)
-    axes.set_xticks(range(1, len(series) + 1), [s[0] for s in series], rotation=20, ha="right")
+    axes.set_xticks(
+        range(1, len(series) + 1), [_text(s[0]) for s in series], rotation=20, ha="right"
+    )
     axes.set_ylabel("RetFail MRR per identity (lower = forgotten)")
     axes.set_title(
         f"Per-identity RetFail on {_benchmark(board)}\n"
@@ -220,6 +226,11 @@ def _metadata(extension: str) -> dict[str, str | None]:
     if extension == "png":
         return {"Software": None}
     return {}
+
+
+def _text(label: str) -> str:
+    """A label drawn as written (matplotlib would read ``$...$`` as math)."""
+    return label.replace("$", r"\$")
 
 
 def _benchmark(board: Leaderboard) -> str:

@@ -1,8 +1,8 @@
 """Reference results (Clean and Compromised), cached on disk.
 
 A cached reference is keyed by the weights' sha256, the hashes of the splits the metric reads,
-the metric's key and version, the evaluation settings and the harness version; a cache whose key
-does not match is never used.
+the metric's key and version, the evaluation settings, the precision and the harness version;
+a cache whose key does not match is never used.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ from harness.versions import __version__
 
 
 def cache_key(
-    model_sha256: str, metric: Metric, benchmark: Benchmark, settings: EvaluationSettings
+    model_sha256: str,
+    metric: Metric,
+    benchmark: Benchmark,
+    settings: EvaluationSettings,
+    precision: str = "fp32",
 ) -> str:
     """The key under which one metric's value for one model is cached."""
     return reference_key(
@@ -32,6 +36,7 @@ def cache_key(
         genknow_identity(benchmark),
         settings.to_json(),
         __version__,
+        precision,
     )
 
 
@@ -43,6 +48,7 @@ def reference_key(
     genknow: tuple[str, int] | None,
     settings: dict[str, Any],
     harness_version: str,
+    precision: str = "fp32",
 ) -> str:
     """The cache key from plain values, so that a result document's own fields can rebuild it."""
     material = {
@@ -53,6 +59,7 @@ def reference_key(
         "genknow": list(genknow) if genknow else None,
         "settings": settings,
         "harness": harness_version,
+        "precision": precision,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
@@ -67,8 +74,11 @@ def genknow_identity(benchmark: Benchmark) -> tuple[str, int] | None:
 class ReferenceCache:
     """One JSON file per (model, metric) under the harness cache."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(
+        self, root: Path | None = None, preloaded: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self.root = Path(root) if root else cache_dir("references")
+        self.preloaded = dict(preloaded or {})
         self.hits = 0
         self.misses = 0
 
@@ -80,6 +90,10 @@ class ReferenceCache:
         """Records for every metric in ``keys`` (metric key -> cache key), computing the misses."""
         found: dict[str, dict[str, Any]] = {}
         for metric_key, key in keys.items():
+            if key in self.preloaded:  # handed over by a sweep's driver: never recomputed
+                found[metric_key] = self.preloaded[key]
+                self.hits += 1
+                continue
             path = self.root / f"{key}.json"
             try:
                 found[metric_key] = json.loads(path.read_text())

@@ -56,7 +56,9 @@ def comparability(document: dict[str, Any]) -> dict[str, Any]:
         "evaluation": {
             "seed": document["evaluation"]["seed"],
             "bootstrap": document["evaluation"]["bootstrap"],
+            "precision": document["environment"]["precision"],
         },
+        "genknow": benchmark.get("genknow"),
         "references": {
             role: document["models"][role]["sha256"] for role in ("clean", "compromised")
         },
@@ -112,6 +114,8 @@ def difference(basis: dict[str, Any], chosen: dict[str, Any]) -> str:
             for k in changed
         )
         return f"metric set or versions differ ({described})"
+    if basis.get("genknow") != chosen.get("genknow"):
+        return f"GenKnow set {basis.get('genknow')} (the table uses {chosen.get('genknow')})"
     if basis["evaluation"] != chosen["evaluation"]:
         return f"evaluation settings {basis['evaluation']} (the table uses {chosen['evaluation']})"
     return "reference model weights differ (sha256)"

@@ -58,7 +58,8 @@ def check_references(document: dict[str, Any], cache_root: Path | None = None) -
 
 def _references(document: dict[str, Any]) -> Iterator[tuple[str, dict, str, dict]]:
     for key, metric in document["metrics"].items():
-        for role, declared in metric["references"].items():
+        for role in ("clean", "compromised"):
+            declared = metric["references"][role]
             if declared.get("status") == "ok":
                 yield key, metric, role, declared
 
@@ -75,6 +76,7 @@ def _key(document: dict[str, Any], key: str, metric: dict[str, Any], role: str, 
         (genknow["name"], genknow["rows"]) if genknow else None,
         {"seed": document["evaluation"]["seed"], "bootstrap": document["evaluation"]["bootstrap"]},
         document["harness"]["version"],
+        document["environment"]["precision"],
     )
 
 

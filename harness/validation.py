@@ -13,6 +13,7 @@ short cut, and any failure falls back to the schema's own error messages).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,8 +134,14 @@ def validate_text(text: str, name: str = "<document>") -> list[Problem]:
         non_finite.append(_NonFinite(literal))
         return non_finite[-1]
 
+    def finite_or_flagged(literal: str) -> float | _NonFinite:
+        number = float(literal)
+        if math.isfinite(number):
+            return number
+        return constant(f"{literal} (too large for a double)")
+
     try:
-        document = json.loads(text, parse_constant=constant)
+        document = json.loads(text, parse_constant=constant, parse_float=finite_or_flagged)
     except json.JSONDecodeError as exc:
         # a string that never closes runs to the end of the file: truncated there too
         truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
@@ -149,7 +156,7 @@ def validate_text(text: str, name: str = "<document>") -> list[Problem]:
     except RecursionError:
         return [Problem(name, "$", "nested too deeply to be a result document")]
     try:
-        if nesting_depth(document) > MAX_DEPTH + 1:
+        if nesting_depth(document) > MAX_DEPTH:
             return [Problem(name, "$", f"nested deeper than {MAX_DEPTH} levels")]
     except RecursionError:
         return [Problem(name, "$", "nested too deeply to be a result document")]
@@ -193,6 +200,8 @@ def semantic_problems(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
     normalised scores that agree with the values, and an error on failed results."""
     if document["status"] == "failed" and "error" not in document:
         yield "$.status", "a failed result must carry an error"
+    if document["status"] == "ok" and document["models"]["evaluated"] is None:
+        yield "$.models.evaluated", "a successful result must name the evaluated model"
     for key, metric in document["metrics"].items():
         base = _child("$.metrics", key)
         bounds = metric.get("bounds")

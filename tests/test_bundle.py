@@ -98,3 +98,9 @@ def test_cli_verify_exit_codes(bundle: Path, tmp_path: Path) -> None:
     plain.mkdir()
     result = CliRunner().invoke(main, ["verify", str(plain), "--no-evaluate"])
     assert result.exit_code == 1 and "this is not a bundle" in result.output
+
+
+def test_a_malformed_manifest_is_a_problem_not_a_crash(bundle: Path) -> None:
+    (bundle / MANIFEST).write_text(json.dumps({"files": ["result.json"]}))
+    problems, checked = check_manifest(bundle)
+    assert checked == 0 and "this is not a bundle" in problems[0]

@@ -76,3 +76,11 @@ def test_cli_prints_the_table_and_json(compared_results) -> None:
         CliRunner().invoke(main, ["compare", a, b, "--resamples", "500", "--format", "json"]).output
     )
     assert data["bootstrap"]["resamples"] == 500 and len(data["metrics"]) == 10
+
+
+def test_failed_results_are_refused(compared_results) -> None:
+    a = compared_results[0].document
+    failed = copy.deepcopy(a)
+    failed.update(status="failed", error={"type": "X", "message": "boom", "hint": None})
+    with pytest.raises(ResultError, match=r"result B is a failed run \(boom\)"):
+        compare_results(a, failed)

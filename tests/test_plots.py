@@ -63,3 +63,14 @@ def test_files_are_written_readable_and_reproducible(board, tmp_path) -> None:
     again = write_plots(board, tmp_path / "b", formats=("svg",))
     for path in again:
         assert path.read_bytes() == (tmp_path / "a" / path.name).read_bytes()
+
+
+def test_results_without_per_identity_retfail_still_plot(board) -> None:
+    import copy
+
+    bare = copy.deepcopy(board)
+    for row in bare.rows:
+        row.per_identity = {}
+    bare.reference_identities = {"clean": {}, "compromised": {}}
+    texts = [t.get_text() for t in retfail_identities(bare).axes[0].texts]
+    assert texts == ["no per-identity RetFail values in these results"]

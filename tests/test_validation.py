@@ -89,3 +89,16 @@ def test_deeply_nested_and_oversized_inputs(tmp_path: Path, monkeypatch) -> None
 def test_not_a_json_object(tmp_path: Path) -> None:
     assert validate_text("[]")[0].message == "[] is not of type 'object'"
     assert "cannot read" in validate_file(tmp_path / "absent.json")[0].message
+
+
+def test_overflowing_numbers_extra_references_and_missing_models_are_rejected(document) -> None:
+    text = json.dumps(document).replace(json.dumps(document["metrics"]["1.1"]["value"]), "1e400", 1)
+    problems = validate_text(text)
+    assert [p.path for p in problems] == ['$.metrics["1.1"].value']
+    assert "too large for a double" in problems[0].message
+    extra = copy.deepcopy(document)
+    extra["metrics"]["1.1"]["references"]["paper"] = {"status": "ok"}
+    assert "'paper' was unexpected" in validate_document(extra)[0].message
+    unnamed = copy.deepcopy(document)
+    unnamed["models"]["evaluated"] = None
+    assert [p.path for p in validate_document(unnamed)] == ["$.models.evaluated"]

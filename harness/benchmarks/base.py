@@ -104,7 +104,7 @@ class GenKnowSet:
         raw = self.dataset.cast_column("image", datasets.Image(decode=False))
         for batch in raw.iter(batch_size=512):
             for image, label in zip(batch["image"], batch["label"], strict=True):
-                data = image["bytes"] or (image.get("path") or "").encode("utf-8")
+                data = image["bytes"] or _file_bytes(image.get("path"))
                 digest.update(int(label).to_bytes(8, "little", signed=True))
                 digest.update(len(data).to_bytes(8, "little"))
                 digest.update(data)
@@ -141,3 +141,13 @@ class Benchmark:
             else None,
             "details": self.details,
         }
+
+
+def _file_bytes(path: str | None) -> bytes:
+    """The bytes of an image stored as a path (ImageFolder-style datasets), or b""."""
+    if not path:
+        return b""
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return path.encode("utf-8")

@@ -25,6 +25,8 @@ SUBCOMMANDS = {
     "compare": "compare_cmd",
     "plot": "plot_cmd",
     "verify": "verify_cmd",
+    "sweep": "sweep_cmd",
+    "sweep-report": "sweep_report_cmd",
     "plugins": "plugins_cmd",
     "methods": "methods_cmd",
     "metrics": "metrics_cmd",

@@ -62,7 +62,7 @@ def command(a: Path, b: Path, output_format: str, resamples: int, seed: int, lev
         "better",
         "A",
         "B",
-        "B - A",
+        "B - A per unit",
         f"{level:.0%} CI",
         "significant",
         "winner",
@@ -74,7 +74,8 @@ def command(a: Path, b: Path, output_format: str, resamples: int, seed: int, lev
     for key, reason in comparison.skipped.items():
         click.echo(f"{key}: not compared ({reason})")
     click.echo(
-        f"\nB - A is the mean over paired units; the interval is a paired percentile bootstrap "
+        f"\nA and B are the results' values; B - A per unit is the mean over paired units (each "
+        "identity or row weighs the same), with a paired percentile bootstrap interval "
         f"({resamples} resamples, seed {seed})."
     )
 

@@ -20,9 +20,10 @@ PARALLEL_FROM = 64
 def expand(paths: tuple[str, ...]) -> list[Path]:
     """Files named directly, ``*.json`` files under directories (recursively), glob matches.
 
-    In a directory, the other JSON files of a run folder (one that holds a ``result.json``:
-    the model's config, a bundle's manifest and configuration) are not result files and are
-    skipped. A path that matches nothing is kept, so that it is reported as unreadable.
+    In a directory, the harness's own other JSON files in a run folder (one that holds a
+    ``result.json``: ``model/*.json``, a bundle's ``config.json`` and ``manifest.json``) are
+    not result files and are skipped; every other ``*.json`` is checked. A path that matches
+    nothing is kept, so that it is reported as unreadable.
     """
     found: list[Path] = []
     for raw in paths:
@@ -36,16 +37,16 @@ def expand(paths: tuple[str, ...]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+#: JSON files a run folder holds besides its result: the model's config, a bundle's files
+RUN_FOLDER_FILES = {"config.json", "manifest.json"}
+
+
 def _run_folder_extra(file: Path, top: Path) -> bool:
-    if file.name == "result.json":
-        return False
+    """Whether ``file`` is one of the harness's own non-result files inside a run folder."""
     folder = file.parent
-    while True:
-        if (folder / "result.json").is_file():
-            return True
-        if folder == top or folder.parent == folder:
-            return False
-        folder = folder.parent
+    if folder.name == "model" and (folder.parent / "result.json").is_file():
+        return True
+    return file.name in RUN_FOLDER_FILES and (folder / "result.json").is_file()
 
 
 def check(path: Path, strict: bool = False) -> tuple[list[Any], int, int]:

@@ -122,3 +122,18 @@ def test_every_subcommand_is_documented() -> None:
     docs = "\n".join(p.read_text() for p in (Path(__file__).parents[2] / "docs").glob("*.md"))
     missing = [name for name in SUBCOMMANDS if f"salmu-harness {name}" not in docs]
     assert missing == [], f"subcommands without docs: {missing}"
+
+
+def test_validate_folders_skip_only_the_harness_files_of_run_folders(
+    finetune_outcome, tmp_path: Path
+) -> None:
+    import shutil
+
+    run = Path(shutil.copytree(finetune_outcome.result_path.parent, tmp_path / "run"))
+    (run / "config.json").write_text("{}")  # a bundle's configuration: not a result
+    (run / "extra-seed1.json").write_text(finetune_outcome.result_path.read_text())
+    (tmp_path / "stray.json").write_text("{}")
+    result = invoke("validate", "--format", "json", str(tmp_path))
+    checked = sorted(Path(f["file"]).name for f in json.loads(result.output)["files"])
+    assert checked == ["extra-seed1.json", "result.json", "stray.json"]
+    assert result.exit_code == 1  # stray.json is not a result

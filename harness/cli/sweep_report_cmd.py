@@ -1,0 +1,64 @@
+"""``salmu-harness sweep-report DIR``: the selected setting per method and budget, fairly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+FORMATS = ("table", "md", "json")
+
+
+@click.command("sweep-report")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True
+)
+def command(folder: Path, output_format: str) -> None:
+    """Select each method's setting on validation identities; report on the others."""
+    from tabulate import tabulate
+
+    from harness.leaderboard import parameters_label
+    from harness.leaderboard_render import RENDERERS
+    from harness.sweeps.selection import sweep_report
+
+    chosen, board, split = sweep_report(folder)
+    if output_format == "json":
+        data = {
+            "split": split,
+            "selected": [c.to_json() for c in chosen],
+            "leaderboard": board.to_json(),
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    rows = [
+        [
+            c.method,
+            f"{c.budget:g}x",
+            parameters_label(c.parameters),
+            c.settings_tried,
+            f"{c.trials} ({c.trials_failed} failed)",
+            c.seeds,
+            f"{c.validation_objective:.3f}",
+        ]
+        for c in chosen
+    ]
+    headers = [
+        "method",
+        "budget",
+        "selected parameters",
+        "settings tried",
+        "trials given",
+        "seeds",
+        f"validation {split['objective']}",
+    ]
+    style = "github" if output_format == "md" else "simple"
+    click.echo(
+        f"selection on {split['validation_identities']} validation identities, numbers on the "
+        f"other {split['report_identities']} forget identities "
+        f"({split['finished']} of {split['trials']} trials finished)\n"
+    )
+    click.echo(tabulate(rows, headers, tablefmt=style, disable_numparse=True))
+    click.echo("")
+    click.echo(RENDERERS["md" if output_format == "md" else "table"](board))

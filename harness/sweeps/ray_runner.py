@@ -1,0 +1,159 @@
+"""Running a sweep's trials as Ray tasks: the only module of the harness that imports Ray.
+
+The references are computed once, as one Ray task with the trials' resources, and put in Ray's
+object store; every trial task receives the same object and never recomputes them. Results are
+written by the driver as each trial finishes, so stopping the sweep (Ctrl-C) loses nothing that
+finished: the trials in flight are cancelled and run again next time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.storage import write_json_atomic
+from harness.sweeps import state
+from harness.sweeps.spec import Sweep, Trial
+from harness.sweeps.trial import compute_references, execute_trial
+
+#: environment variables that trials must see as the driver does
+FORWARDED_ENV = (
+    "SALMU_HARNESS_CACHE",
+    "SALMU_HARNESS_PLUGINS",
+    "SALMU_HARNESS_QUIET",
+    "HF_HOME",
+    "HF_HUB_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "HF_TOKEN",
+)
+
+
+class SweepInterrupted(HarnessError):
+    """The sweep was stopped; finished trials are kept."""
+
+    exit_code = 130
+
+
+@dataclass
+class SweepSummary:
+    """What one run of a sweep did."""
+
+    ran: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    references: dict[str, int] = field(default_factory=dict)
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise HarnessError(
+            "sweeps run on Ray, which is not installed",
+            "pip install 'salmu-harness[ray]'",
+        ) from exc
+    return ray
+
+
+def run_sweep(
+    sweep: Sweep,
+    trials: list[Trial],
+    root: Path,
+    address: str | None = None,
+    max_concurrent: int | None = None,
+    on_trial_done: Callable[[Trial, str], None] | None = None,
+) -> SweepSummary:
+    """Run every trial of ``trials`` that is not done, on Ray; write results as they finish."""
+    ray = import_ray()
+    root = Path(root)
+    state.write_sweep(root, sweep, trials)
+    done = state.statuses(root, trials)
+    todo = [t for t in trials if done[t.key] != "done"]
+    summary = SweepSummary(skipped=len(trials) - len(todo))
+    if not todo:
+        return summary
+    env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": env},
+            **({} if address else {"object_store_memory": 256 * 1024**2}),
+        )
+    resources = {"num_cpus": sweep.resources["cpus"], "num_gpus": sweep.resources["gpus"]}
+    settings = sweep.run_settings()
+    in_flight: dict[Any, Trial] = {}
+    try:
+        references_task = ray.remote(compute_references).options(**resources, max_retries=0)
+        records, counts = _references(ray, references_task.remote(settings))
+        summary.references = counts
+        write_json_atomic(
+            root / state.REFERENCES_FILE,
+            {
+                "computed": counts["misses"],
+                "read_from_cache": counts["hits"],
+                "records": len(records),
+            },
+        )
+        shared = ray.put(records)
+        trial_task = ray.remote(execute_trial).options(**resources, max_retries=0)
+        limit = max_concurrent or len(todo)
+        queue = list(todo)
+        while queue or in_flight:
+            while queue and len(in_flight) < limit:
+                trial = queue.pop(0)
+                in_flight[trial_task.remote(trial.to_json(), settings, shared)] = trial
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            trial = in_flight.pop(ready[0])
+            outcome = _outcome(ray, ready[0])
+            summary.ran += 1
+            if outcome["status"] == "ok":
+                state.record_result(root, trial, outcome["document"])
+                summary.succeeded += 1
+            else:
+                state.record_failure(root, trial, outcome["error"])
+                summary.failed += 1
+            if on_trial_done:
+                on_trial_done(trial, outcome["status"])
+    except KeyboardInterrupt as exc:
+        for reference in in_flight:
+            ray.cancel(reference, force=True)
+        raise SweepInterrupted(
+            f"sweep stopped: {summary.succeeded} trials finished in this run, "
+            f"{len(in_flight)} in flight were cancelled",
+            "run the same command again: finished trials are kept and skipped",
+        ) from exc
+    finally:
+        if started_here:
+            ray.shutdown()
+    return summary
+
+
+def _references(ray: Any, reference: Any) -> tuple[dict[str, Any], dict[str, int]]:
+    try:
+        return ray.get(reference)
+    except Exception as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, HarnessError):
+            raise cause from None
+        raise HarnessError(
+            f"computing the sweep's references failed: {cause or exc}",
+            "check the benchmark with `salmu-harness evaluate` first",
+        ) from exc
+
+
+def _outcome(ray: Any, reference: Any) -> dict[str, Any]:
+    try:
+        return ray.get(reference)
+    except Exception as exc:  # the worker died (out of memory, killed): record, go on
+        return {
+            "status": "failed",
+            "error": {"type": type(exc).__name__, "message": str(exc)[:2000], "hint": None},
+        }

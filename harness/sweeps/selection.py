@@ -1,0 +1,198 @@
+"""Fair selection: hyperparameters chosen on validation identities, numbers reported on others.
+
+The forget identities are split once per sweep (seeded) into a validation subset and a
+disjoint report subset. For each method and budget, the setting with the best mean objective
+over its seeds *on the validation identities* is selected; its numbers are then reported on
+the report identities only, where each identity-level metric is the mean of its per-identity
+values (every identity weighs the same) and its normalised score uses the references restricted
+to the same identities. Metrics without identities (GenKnow, FragSim) are reported as measured:
+selection never sees anything identity-specific about them.
+
+Objectives: ``hmean`` (default), the harmonic mean of RetFail gap closed on the validation
+identities and GenKnow retained, each clipped to [0, 1], so a method must both forget and keep
+its general knowledge; or any metric key, whose normalised score on the validation identities
+is maximised.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.diagnosis import DiagnosisRules, diagnose
+from harness.errors import HarnessError
+from harness.leaderboard import Leaderboard, build_leaderboard
+from harness.resultset import LoadedResult, ResultSet
+from harness.scoring import normalised_score
+from harness.sweeps import state
+from harness.sweeps.spec import Sweep, Trial
+
+RETFAIL, GENKNOW = "1.1", "2.1"
+
+
+@dataclass(frozen=True)
+class Selected:
+    """The chosen setting of one method at one budget, and what the choice was made from."""
+
+    method: str
+    budget: float
+    parameters: dict[str, Any]
+    settings_tried: int
+    trials: int
+    trials_failed: int
+    seeds: int
+    validation_objective: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def identity_split(identities: list[str], fraction: float, seed: int) -> tuple[set[str], set[str]]:
+    """Disjoint (validation, report) subsets of ``identities``; neither is empty."""
+    ordered = sorted(identities)
+    if len(ordered) < 2:
+        raise HarnessError("a fair selection needs at least two forget identities")
+    random.Random(f"selection:{seed}").shuffle(ordered)
+    cut = min(max(1, round(len(ordered) * fraction)), len(ordered) - 1)
+    return set(ordered[:cut]), set(ordered[cut:])
+
+
+def objective(document: dict[str, Any], validation: set[str], name: str = "hmean") -> float | None:
+    """The selection objective of one result, on the validation identities (higher is better)."""
+    metrics = document["metrics"]
+    if name == "hmean":
+        forget = _score(metrics.get(RETFAIL), validation)
+        keep = _score(metrics.get(GENKNOW), validation)
+        if forget is None or keep is None:
+            return None
+        forget, keep = min(max(forget, 0.0), 1.0), min(max(keep, 0.0), 1.0)
+        return 0.0 if forget + keep == 0 else 2 * forget * keep / (forget + keep)
+    if name not in metrics:
+        raise HarnessError(
+            f"selection objective {name!r} is neither 'hmean' nor a metric key of the results",
+            f"metric keys: {', '.join(metrics)}",
+        )
+    return _score(metrics[name], validation)
+
+
+def restrict(document: dict[str, Any], drop: set[str]) -> dict[str, Any]:
+    """A copy whose identity-level metrics cover only identities not in ``drop`` (normalised
+    scores and the diagnosis recomputed on them; intervals, which covered all, removed)."""
+    out = copy.deepcopy(document)
+    for entry in out["metrics"].values():
+        if entry.get("status") != "ok" or not entry.get("per_identity"):
+            continue
+        _restrict_entry(entry, drop)
+        for reference in entry["references"].values():
+            if reference.get("status") == "ok" and reference.get("per_identity"):
+                _restrict_entry(reference, drop)
+        clean, compromised = entry["references"]["clean"], entry["references"]["compromised"]
+        if clean.get("status") == compromised.get("status") == "ok":
+            entry["normalized"] = normalised_score(
+                entry["target"], entry["value"], clean["value"], compromised["value"]
+            )
+    if "diagnosis" in out:
+        rules = DiagnosisRules(**out["diagnosis"]["rules"])
+        out["diagnosis"] = diagnose(out["metrics"], rules)
+    return out
+
+
+def sweep_report(root: Path) -> tuple[list[Selected], Leaderboard, dict[str, Any]]:
+    """The selected setting per method and budget, and their leaderboard on report identities."""
+    sweep, trials = state.read_sweep(root)
+    statuses = state.statuses(root, trials)
+    finished = [t for t in trials if statuses[t.key] == "done"]
+    if not finished:
+        raise HarnessError(f"no finished trial in {root}", "run `salmu-harness sweep FILE` first")
+    documents = {t.key: state.load_result(root, t) for t in finished}
+    forget = documents[finished[0].key]["metrics"][RETFAIL].get("per_identity", {})
+    validation, report = identity_split(
+        list(forget), sweep.selection["validation_fraction"], sweep.seed
+    )
+    chosen, selected_results = [], []
+    groups: dict[tuple[str, float], list[Trial]] = defaultdict(list)
+    for trial in trials:
+        groups[(trial.method, trial.budget)].append(trial)
+    for (method, budget), members in groups.items():
+        best = _best_setting(members, documents, validation, sweep.selection["objective"])
+        if best is None:
+            continue
+        setting, score, seeds = best
+        chosen.append(
+            Selected(
+                method=method,
+                budget=budget,
+                parameters=next(t.parameters for t in members if t.setting == setting),
+                settings_tried=len({t.setting for t in members}),
+                trials=len(members),
+                trials_failed=sum(statuses[t.key] == "failed" for t in members),
+                seeds=len(seeds),
+                validation_objective=score,
+            )
+        )
+        for trial in seeds:
+            path = state.trial_dir(root, trial) / "result.json"
+            selected_results.append(LoadedResult(path, restrict(documents[trial.key], validation)))
+    board = build_leaderboard(ResultSet(selected_results))
+    split = {
+        "validation_identities": len(validation),
+        "report_identities": len(report),
+        "objective": sweep.selection["objective"],
+        "trials": len(trials),
+        "finished": len(finished),
+    }
+    return chosen, board, split
+
+
+def _best_setting(
+    members: list[Trial], documents: dict[str, dict[str, Any]], validation: set[str], name: str
+) -> tuple[str, float, list[Trial]] | None:
+    by_setting: dict[str, list[Trial]] = defaultdict(list)
+    for trial in members:
+        if trial.key in documents:
+            by_setting[trial.setting].append(trial)
+    best = None
+    for setting, trials in sorted(by_setting.items()):
+        scores = [objective(documents[t.key], validation, name) for t in trials]
+        scores = [s for s in scores if s is not None]
+        if not scores:
+            continue
+        mean = statistics.fmean(scores)
+        if best is None or mean > best[1]:
+            best = (setting, mean, trials)
+    return best
+
+
+def _score(entry: dict[str, Any] | None, validation: set[str]) -> float | None:
+    if not entry or entry.get("status") != "ok":
+        return None
+    if entry.get("per_identity"):
+        drop = set(entry["per_identity"]) - validation
+        entry = restrict({"metrics": {"m": entry}}, drop)["metrics"]["m"]
+    normalized = entry.get("normalized") or {}
+    return normalized.get("score")
+
+
+def _restrict_entry(entry: dict[str, Any], drop: set[str]) -> None:
+    kept = {i: v for i, v in entry["per_identity"].items() if i not in drop}
+    if not kept:
+        return
+    entry["per_identity"] = kept
+    entry["value"] = statistics.fmean(kept.values())
+    entry.pop("values", None)
+    entry.pop("ci", None)
+    entry.pop("per_row", None)
+
+
+def describe(sweep: Sweep) -> str:
+    """One line on how selection works for ``sweep``."""
+    fraction = sweep.selection["validation_fraction"]
+    return (
+        f"settings selected on {fraction:.0%} of the forget identities by "
+        f"{sweep.selection['objective']}; numbers reported on the other {1 - fraction:.0%}"
+    )

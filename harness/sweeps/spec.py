@@ -1,0 +1,182 @@
+"""Sweep files: reading and validating them, and expanding them into keyed trials.
+
+A trial is one harness run: a method at one parameter setting, one seed and one budget. Its key
+is the sha256 of its resolved configuration (the method's defaults filled in), so the same
+trial has the same key in every re-run of the sweep, and a changed setting is a new trial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from harness.errors import ParameterError
+from harness.plugins import Registry
+from harness.schema_loader import load_schema
+
+SWEEP_SCHEMA = "sweep.schema.json"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One run of a sweep."""
+
+    key: str
+    method: str
+    parameters: dict[str, Any]
+    seed: int
+    budget: float
+    setting: str  # the key of (method, parameters): a setting's seeds share it
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Trial:
+        return cls(**data)
+
+
+@dataclass
+class Sweep:
+    """A validated sweep file with its defaults applied."""
+
+    methods: dict[str, dict[str, Any]]
+    name: str = "sweep"
+    benchmark: str = "mini"
+    benchmark_options: dict[str, Any] = field(default_factory=dict)
+    metrics: list[str] | None = None
+    seeds: list[int] = field(default_factory=lambda: [0])
+    budgets: list[float] = field(default_factory=lambda: [5.0])
+    device: str = "auto"
+    precision: str = "fp32"
+    seed: int = 0
+    resources: dict[str, float] = field(default_factory=lambda: {"cpus": 1, "gpus": 0})
+    selection: dict[str, Any] = field(
+        default_factory=lambda: {"objective": "hmean", "validation_fraction": 0.5}
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def run_settings(self) -> dict[str, Any]:
+        """What every trial shares (the run options besides method, parameters, seed, budget)."""
+        return {
+            "benchmark": self.benchmark,
+            "benchmark_options": self.benchmark_options,
+            "metrics": self.metrics,
+            "device": self.device,
+            "precision": self.precision,
+        }
+
+
+def load_sweep(path: Path) -> Sweep:
+    """The sweep in ``path`` (JSON, or YAML with PyYAML), validated, with defaults applied."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParameterError(f"cannot read sweep file {path}: {exc.strerror or exc}") from exc
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except ImportError as exc:
+        raise ParameterError(f"{path}: reading YAML needs PyYAML", "pip install pyyaml") from exc
+    except Exception as exc:
+        raise ParameterError(f"sweep file {path} cannot be parsed: {exc}") from exc
+    validator = jsonschema.Draft202012Validator(load_schema(SWEEP_SCHEMA))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "".join(
+            f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in errors[0].absolute_path
+        )
+        raise ParameterError(
+            f"sweep file {path} is invalid at {where or 'the top level'}: {errors[0].message}",
+            "see docs/sweeps.md and schemas/sweep.schema.json",
+        )
+    sweep = Sweep(methods=data["methods"])
+    for name in (
+        "name",
+        "benchmark",
+        "benchmark_options",
+        "metrics",
+        "device",
+        "precision",
+        "seed",
+    ):
+        if name in data:
+            setattr(sweep, name, data[name])
+    sweep.seeds = list(data.get("seeds", sweep.seeds))
+    sweep.budgets = [float(b) for b in data.get("budgets", sweep.budgets)]
+    sweep.resources = {**sweep.resources, **data.get("resources", {})}
+    sweep.selection = {**sweep.selection, **data.get("selection", {})}
+    return sweep
+
+
+def expand_trials(sweep: Sweep, registry: Registry) -> list[Trial]:
+    """Every trial of the sweep: settings x budgets x seeds, parameters resolved and checked."""
+    trials = []
+    for method_name, space in sweep.methods.items():
+        method = registry.method(method_name)
+        for parameters in settings_of(space, random.Random(f"{sweep.seed}:{method_name}")):
+            resolved = method.resolve_parameters(parameters)
+            setting = _digest(
+                {"method": method_name, "version": method.version, "parameters": resolved}
+            )
+            for budget in sweep.budgets:
+                for seed in sweep.seeds:
+                    material = {
+                        "method": method_name,
+                        "version": method.version,
+                        "parameters": resolved,
+                        "seed": seed,
+                        "budget": budget,
+                        **sweep.run_settings(),
+                    }
+                    trials.append(
+                        Trial(_digest(material), method_name, resolved, seed, budget, setting)
+                    )
+    return trials
+
+
+def settings_of(space: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
+    """The parameter settings of one method's space: the grid's product, ``samples`` random
+    draws per grid point for ``random`` dimensions, fixed values everywhere."""
+    parameters = space.get("parameters", {})
+    grid = {k: v["grid"] for k, v in parameters.items() if isinstance(v, dict) and "grid" in v}
+    drawn = {k: v["random"] for k, v in parameters.items() if isinstance(v, dict) and "random" in v}
+    fixed = {k: v for k, v in parameters.items() if k not in grid and k not in drawn}
+    samples = int(space.get("samples", 1)) if drawn else 1
+    out = []
+    for point in itertools.product(*grid.values()):
+        for _ in range(samples):
+            setting = {**fixed, **dict(zip(grid, point, strict=True))}
+            setting.update({k: _draw(spec, rng) for k, spec in drawn.items()})
+            out.append(setting)
+    return out
+
+
+def _draw(spec: dict[str, Any], rng: random.Random) -> float | int:
+    low, high = float(spec["low"]), float(spec["high"])
+    if spec.get("log"):
+        if low <= 0 or high <= 0:
+            raise ParameterError(f"a log-uniform range needs positive bounds, not [{low}, {high}]")
+        value = math.exp(rng.uniform(math.log(low), math.log(high)))
+    else:
+        value = rng.uniform(low, high)
+    return round(value) if spec.get("integer") else float(f"{value:.6g}")
+
+
+def _digest(material: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

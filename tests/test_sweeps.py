@@ -1,0 +1,226 @@
+"""Sweeps: sweep files, trial keys, fair selection, and a real sweep on a local Ray instance."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError, ParameterError, UnknownNameError
+from harness.storage import cache_dir
+from harness.sweeps import state
+from harness.sweeps.selection import identity_split, objective, restrict, sweep_report
+from harness.sweeps.spec import Sweep, expand_trials, load_sweep, settings_of
+
+SWEEP = {
+    "name": "ci",
+    "benchmark": "mini",
+    "benchmark_options": {"scale": "test"},
+    "seeds": [0, 1],
+    "budgets": [0.5],
+    "resources": {"cpus": 1},
+    "methods": {
+        name: {"parameters": {"lr": {"grid": [1e-5, 1e-4]}, "batch_size": 16}}
+        for name in ("finetune", "neggrad", "generic-captions")
+    },
+}
+
+
+def write(tmp_path: Path, data: dict, name: str = "sweep.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_trials_are_the_product_and_their_keys_are_stable(tmp_path, baselines_registry) -> None:
+    sweep = load_sweep(write(tmp_path, SWEEP))
+    trials = expand_trials(sweep, baselines_registry)
+    assert len(trials) == 3 * 2 * 2 and len({t.key for t in trials}) == 12
+    assert len({t.setting for t in trials}) == 6
+    assert trials[0].parameters == {
+        "lr": 1e-5,
+        "batch_size": 16,
+        "weight_decay": 0.0,
+        "max_grad_norm": 1.0,
+    }
+    again = expand_trials(load_sweep(write(tmp_path, SWEEP)), baselines_registry)
+    assert [t.key for t in again] == [t.key for t in trials]
+    changed = json.loads(json.dumps(SWEEP))
+    changed["benchmark_options"] = {"scale": "default"}
+    other = expand_trials(load_sweep(write(tmp_path, changed)), baselines_registry)
+    assert not {t.key for t in other} & {t.key for t in trials}
+
+
+def test_invalid_sweep_files_say_where(tmp_path, baselines_registry) -> None:
+    bad = {**SWEEP, "budgets": [0]}
+    with pytest.raises(ParameterError, match=r"invalid at \[.budgets.\]\[0\]"):
+        load_sweep(write(tmp_path, bad))
+    with pytest.raises(ParameterError, match="'typo' was unexpected"):
+        load_sweep(write(tmp_path, {**SWEEP, "typo": 1}))
+    with pytest.raises(UnknownNameError, match="did you mean 'finetune'"):
+        expand_trials(
+            load_sweep(write(tmp_path, {**SWEEP, "methods": {"finetun": {}}})), baselines_registry
+        )
+    wrong = {**SWEEP, "methods": {"finetune": {"parameters": {"lr": {"grid": [-1]}}}}}
+    with pytest.raises(ParameterError, match="parameter 'lr'"):
+        expand_trials(load_sweep(write(tmp_path, wrong)), baselines_registry)
+
+
+def test_yaml_sweeps_and_random_spaces(tmp_path) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        "methods:\n  finetune:\n    samples: 3\n    parameters:\n"
+        "      lr: {random: {low: 1.0e-6, high: 1.0e-3, log: true}}\n"
+        "      batch_size: {grid: [16, 32]}\n"
+    )
+    sweep = load_sweep(path)
+    assert sweep.seeds == [0] and sweep.budgets == [5.0]
+    import random
+
+    first = settings_of(sweep.methods["finetune"], random.Random("0:finetune"))
+    assert len(first) == 6 and {s["batch_size"] for s in first} == {16, 32}
+    assert all(1e-6 <= s["lr"] <= 1e-3 for s in first)
+    assert first == settings_of(sweep.methods["finetune"], random.Random("0:finetune"))
+
+
+def test_identity_split_is_disjoint_seeded_and_never_empty() -> None:
+    identities = [f"{i:08d}" for i in range(90)]
+    validation, report = identity_split(identities, 0.5, seed=0)
+    assert (
+        len(validation) == 45 and not validation & report and validation | report == set(identities)
+    )
+    assert identity_split(identities, 0.5, seed=0) == (validation, report)
+    assert identity_split(identities, 0.5, seed=1) != (validation, report)
+    assert all(identity_split(identities[:2], f, 0)[1] for f in (0.01, 0.99))
+
+
+def _metric(per_identity: dict, clean: dict, compromised: dict, target: str = "clean") -> dict:
+    def entry(values: dict) -> dict:
+        return {"status": "ok", "value": sum(values.values()) / len(values), "per_identity": values}
+
+    return {
+        **entry(per_identity),
+        "target": target,
+        "direction": "lower",
+        "references": {"clean": entry(clean), "compromised": entry(compromised)},
+    }
+
+
+def test_selection_sees_only_validation_identities_and_reports_the_others() -> None:
+    document = {
+        "metrics": {
+            # forgets identity a (validation) completely, identity b (report) not at all
+            "1.1": _metric({"a": 0.0, "b": 1.0}, {"a": 0.0, "b": 0.0}, {"a": 1.0, "b": 1.0}),
+            "2.1": {
+                "status": "ok",
+                "value": 0.5,
+                "target": "compromised",
+                "direction": "higher",
+                "normalized": {"score": 0.5, "formula": "retained"},
+                "references": {
+                    "clean": {"status": "ok", "value": 0.5},
+                    "compromised": {"status": "ok", "value": 1.0},
+                },
+            },
+        }
+    }
+    assert objective(document, {"a"}) == pytest.approx(2 * 1.0 * 0.5 / 1.5)  # gap closed 1 on a
+    assert objective(document, {"b"}) == 0.0  # nothing forgotten on b
+    assert objective(document, {"a"}, "1.1") == pytest.approx(1.0)
+    reported = restrict(document, drop={"a"})["metrics"]["1.1"]
+    assert reported["value"] == 1.0 and reported["normalized"]["score"] == 0.0
+    with pytest.raises(HarnessError, match="neither 'hmean' nor a metric key"):
+        objective(document, {"a"}, "9.9")
+
+
+@pytest.mark.slow
+def test_a_sweep_on_local_ray_resumes_and_computes_references_once(
+    mini_root, tmp_path, monkeypatch
+) -> None:
+    from harness.plugins import load_plugins
+    from harness.sweeps.ray_runner import SweepInterrupted, run_sweep
+
+    monkeypatch.setenv("SALMU_HARNESS_PLUGINS", "salmu-baselines")
+    shutil.rmtree(cache_dir("references"))  # so that the count below starts from zero
+    sweep = load_sweep(
+        write(tmp_path, {**SWEEP, "benchmark": str(mini_root), "benchmark_options": {}})
+    )
+    trials = expand_trials(sweep, load_plugins())
+    root = tmp_path / "out"
+    finished: list[str] = []
+
+    def stop_after_five(trial, status: str) -> None:
+        finished.append(status)
+        if len(finished) == 5:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the driver
+
+    with pytest.raises(SweepInterrupted, match="5 trials finished"):
+        run_sweep(sweep, trials, root, max_concurrent=2, on_trial_done=stop_after_five)
+    statuses = state.statuses(root, trials)
+    assert sum(s == "done" for s in statuses.values()) == 5
+    assert not list(root.rglob("*.tmp")) and not list(root.rglob("error.json"))
+    references = json.loads((root / state.REFERENCES_FILE).read_text())
+    assert references == {"computed": 20, "read_from_cache": 0, "records": 20}
+
+    summary = run_sweep(sweep, trials, root, max_concurrent=2)
+    assert (summary.skipped, summary.ran, summary.succeeded) == (5, 7, 7)
+    assert summary.references == {"hits": 20, "misses": 0}  # never recomputed
+    assert set(state.statuses(root, trials).values()) == {"done"}
+    for trial in trials:
+        document = state.load_result(root, trial)
+        assert document["evaluation"]["reference_cache"] == {"hits": 20, "misses": 0}
+        assert document["method"]["parameters"] == trial.parameters
+        assert document["seeds"]["run"] == trial.seed
+
+    chosen, board, split = sweep_report(root)
+    assert [(c.method, c.settings_tried, c.trials, c.seeds) for c in chosen] == [
+        (m, 2, 4, 2) for m in ("finetune", "neggrad", "generic-captions")
+    ]
+    assert split["validation_identities"] + split["report_identities"] == 10
+    assert sorted(r.label for r in board.rows) == ["finetune", "generic-captions", "neggrad"]
+    assert all(len(r.seeds) == 2 for r in board.rows)
+
+
+def test_a_failed_trial_is_recorded_and_retried(tmp_path, baselines_registry) -> None:
+    sweep = load_sweep(write(tmp_path, SWEEP))
+    trial = expand_trials(sweep, baselines_registry)[0]
+    state.record_failure(tmp_path, trial, {"type": "X", "message": "boom", "hint": None})
+    assert state.status(tmp_path, trial) == "failed"
+    (state.trial_dir(tmp_path, trial) / "result.json").write_text("{")  # torn: not done
+    assert state.status(tmp_path, trial) == "failed"
+
+
+def test_sweep_plan_lists_trials_without_running(tmp_path, baselines_registry, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    monkeypatch.setenv("SALMU_HARNESS_PLUGINS", "salmu-baselines")
+    result = CliRunner().invoke(
+        main, ["sweep", str(write(tmp_path, SWEEP)), "--plan", "--output", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "12 trials" in result.output and "12 pending: 12 trials to run" in result.output
+    assert result.output.count("0:pending  1:pending") == 6
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_core_never_imports_ray() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, harness, harness.pipeline, harness.cli, harness.sweeps.spec, "
+        "harness.sweeps.selection; print('ray' in sys.modules)"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+        == "False"
+    )
+
+
+def test_sweep_is_a_dataclass_with_defaults() -> None:
+    sweep = Sweep(methods={"finetune": {}})
+    assert sweep.resources == {"cpus": 1, "gpus": 0} and sweep.selection["objective"] == "hmean"
