@@ -74,7 +74,7 @@ def main() -> None:
         ["files per second", f"{args.count / seconds:.0f}"],
         ["target", "< 10 s for 1,000 files"],
     ]
-    print(tabulate(rows, tablefmt="github"))
+    print(tabulate(rows, ["measure", "value"], tablefmt="github"))
     sys.exit(0 if completed.returncode == 0 else 1)
 
 

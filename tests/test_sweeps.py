@@ -224,3 +224,44 @@ def test_the_core_never_imports_ray() -> None:
 def test_sweep_is_a_dataclass_with_defaults() -> None:
     sweep = Sweep(methods={"finetune": {}})
     assert sweep.resources == {"cpus": 1, "gpus": 0} and sweep.selection["objective"] == "hmean"
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_cli_keeps_finished_trials_and_a_rerun_completes_the_rest(
+    mini_root, tmp_path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    small = {**SWEEP, "benchmark": str(mini_root), "benchmark_options": {}}
+    small["methods"] = {"finetune": SWEEP["methods"]["finetune"]}  # 2 settings x 2 seeds
+    path, out = write(tmp_path, small), tmp_path / "out"
+    env = {**os.environ, "SALMU_HARNESS_PLUGINS": "salmu-baselines"}
+    command = [sys.executable, "-m", "harness.cli", "sweep", str(path), "--output", str(out)]
+    process = subprocess.Popen(
+        [*command, "--max-concurrent", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list(out.glob("trials/*/result.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 130, output
+    assert "sweep stopped" in output and "finished trials are kept" in output
+    kept = list(out.glob("trials/*/result.json"))
+    assert 1 <= len(kept) < 4 and not list(out.rglob("*.tmp"))
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert (
+        f"{4 - len(kept)} trials run ({4 - len(kept)} ok, 0 failed), {len(kept)} already done"
+        in rerun.stdout
+    )
+    assert len(list(out.glob("trials/*/result.json"))) == 4
