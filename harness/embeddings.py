@@ -80,6 +80,7 @@ class EmbeddingEngine:
         label: str = "model",
         image_cache: ImageCache | None = None,
         cache_scope: str = "",
+        compile: bool = False,
     ) -> None:
         self.model = model.to(device).eval()
         if device.type == "cuda":  # faster patch-embedding convolutions on GPUs
@@ -92,6 +93,7 @@ class EmbeddingEngine:
         self.num_workers = default_workers() if num_workers is None else num_workers
         self.show_progress = show_progress
         self.label = label
+        self._encode_image = torch.compile(self.model.encode_image) if compile else None
         self.image_cache = image_cache
         self.cache_scope = cache_scope
         self.pixel_transform = PixelTransform.split(preprocess) if image_cache else None
@@ -205,7 +207,8 @@ class EmbeddingEngine:
             batch = raw if pixels is None else pixels.normalise(raw)  # uint8: on the device
             if self.device.type == "cuda":
                 batch = batch.contiguous(memory_format=torch.channels_last)
-            return F.normalize(self.model.encode_image(batch).float(), dim=-1)
+            encode = self._encode_image or self.model.encode_image
+            return F.normalize(encode(batch).float(), dim=-1)
         except torch.cuda.OutOfMemoryError:
             if len(raw) < 2:
                 raise

@@ -316,6 +316,7 @@ def _engine(
         label=label,
         image_cache=images,
         cache_scope=f"{benchmark.name}@{benchmark.revision}" if benchmark else "",
+        compile=options.compile,
     )
 
 

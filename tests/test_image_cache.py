@@ -125,3 +125,24 @@ def test_cache_info_and_clear(tmp_path: Path, monkeypatch) -> None:
     result = CliRunner().invoke(main, ["cache", "clear"])
     assert f"cleared images: {stored} B freed" in result.output
     assert ImageCache().entries() == []
+
+
+@pytest.mark.slow
+def test_compiled_image_encoding_matches_eager(compromised, mini_benchmark) -> None:
+    from harness.embeddings import EmbeddingEngine
+
+    images = mini_benchmark.split("forget").dataset.select(range(8))
+    outputs = []
+    for compile_model in (False, True):
+        engine = EmbeddingEngine(
+            compromised.model,
+            compromised.tokenizer,
+            compromised.preprocess_eval,
+            torch.device("cpu"),
+            show_progress=False,
+            num_workers=0,
+            compile=compile_model,
+        )
+        outputs.append(engine.images(images))
+    assert outputs[0].shape == (8, outputs[0].shape[1])
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-5)

@@ -150,4 +150,7 @@ def test_compile_is_opt_in_and_reaches_the_training_loop(
         options(mini_root, tmp_path / "b", budget=0.5, metrics=["1.2"], compile=True),
         baselines_registry,
     )
-    assert len(compiled) == 1 and outcome.document["config"]["compile"] is True
+    assert outcome.document["config"]["compile"] is True
+    # the training loop's model, then the evaluated model's image encoder
+    assert isinstance(compiled[0], torch.nn.Module)
+    assert [getattr(c, "__name__", None) for c in compiled[1:]] == ["encode_image"]

@@ -120,6 +120,15 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Decode every image again instead of reading the preprocessed-image cache.",
         ),
+        click.option(
+            "--compile",
+            "compile",
+            is_flag=True,
+            default=None,
+            help="torch.compile the image encoder (and the training loop of methods that use "
+            "harness.training); opt-in: compiling takes time, numbers may differ in the last "
+            "digits.",
+        ),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
     for decorator in reversed(decorators):
@@ -183,6 +192,7 @@ def run_options(settings: dict[str, Any], quiet: bool) -> Any:
         diagnosis=diagnosis_rules(settings.get("rules")),
         evaluation=evaluation_settings(settings.get("evaluation")),
         image_cache=bool(not settings.get("no_image_cache") and settings.get("image_cache", True)),
+        compile=bool(settings.get("compile")),
     )
 
 

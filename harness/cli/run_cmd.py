@@ -35,12 +35,6 @@ from harness.cli.options import (
     help="Compute budget in passes over the forget split.",
 )
 @click.option(
-    "--compile",
-    "compile_model",
-    is_flag=True,
-    help="Run the model under torch.compile in methods that use harness.training (opt-in).",
-)
-@click.option(
     "--bundle",
     is_flag=True,
     help="Make the run folder a verifiable bundle: adds config.json, versions.txt and a "
@@ -53,7 +47,6 @@ def command(
     config_file: Path | None,
     quiet: bool,
     benchmark_option: tuple[str, ...],
-    compile_model: bool,
     bundle: bool,
     **cli: Any,
 ) -> None:
@@ -67,7 +60,6 @@ def command(
     cli["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
     settings = merged_settings(config, cli)
     options = run_options(settings, quiet)
-    options.compile = compile_model or bool(settings.get("compile"))
     registry = load_plugins()
     outcome = run_method(method, parameters, options, registry)
     click.echo(render(outcome.document))
