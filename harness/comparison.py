@@ -10,7 +10,7 @@ direction.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,8 @@ class MetricComparison:
     ci: tuple[float, float]
     significant: bool
     better: str
+    #: B - A per identity (empty when the units are rows)
+    per_identity: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ci": list(self.ci)}
@@ -94,6 +96,7 @@ def compare_results(
             continue
         unit, values_a, values_b = paired
         diffs = values_b - values_a
+        identities = sorted(entry_a["per_identity"]) if unit == "identity" else []
         low, high = _paired_interval(diffs, resamples, level, rng)
         estimate = float(diffs.mean())
         significant = not (low <= 0.0 <= high)
@@ -110,6 +113,9 @@ def compare_results(
                 ci=(low, high),
                 significant=significant,
                 better=_better(entry_a["direction"], estimate, significant),
+                per_identity={
+                    i: round(float(d), 6) for i, d in zip(identities, diffs, strict=False)
+                },
             )
         )
     return Comparison(out, skipped, resamples, level, seed)

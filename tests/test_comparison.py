@@ -26,6 +26,8 @@ def test_differences_are_paired_by_identity(compared_results) -> None:
     expected = np.mean([ids_b[i] - ids_a[i] for i in ids_a])
     assert retfail.unit == "identity" and retfail.units == len(ids_a)
     assert retfail.difference == pytest.approx(expected, abs=1e-12)
+    some = sorted(ids_a)[0]
+    assert retfail.per_identity[some] == pytest.approx(ids_b[some] - ids_a[some], abs=1e-6)
     assert retfail.ci[0] <= retfail.difference <= retfail.ci[1]
     assert retfail.significant == (not retfail.ci[0] <= 0 <= retfail.ci[1])
     genknow = next(m for m in comparison.metrics if m.key == "2.1")

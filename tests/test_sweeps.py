@@ -12,7 +12,7 @@ from harness.errors import HarnessError, ParameterError, UnknownNameError
 from harness.storage import cache_dir
 from harness.sweeps import state
 from harness.sweeps.selection import identity_split, objective, restrict, sweep_report
-from harness.sweeps.spec import Sweep, expand_trials, load_sweep, settings_of
+from harness.sweeps.spec import Sweep, Trial, expand_trials, load_sweep, settings_of
 
 SWEEP = {
     "name": "ci",
@@ -148,6 +148,9 @@ def test_a_sweep_on_local_ray_resumes_and_computes_references_once(
         write(tmp_path, {**SWEEP, "benchmark": str(mini_root), "benchmark_options": {}})
     )
     trials = expand_trials(sweep, load_plugins())
+    # a trial that fails inside its worker (a parameter the sweep file could not have given)
+    broken = Trial("f" * 64, "finetune", {"lr": -1.0}, 0, 0.5, "broken-setting")
+    trials.append(broken)
     root = tmp_path / "out"
     finished: list[str] = []
 
@@ -165,9 +168,14 @@ def test_a_sweep_on_local_ray_resumes_and_computes_references_once(
     assert references == {"computed": 20, "read_from_cache": 0, "records": 20}
 
     summary = run_sweep(sweep, trials, root, max_concurrent=2)
-    assert (summary.skipped, summary.ran, summary.succeeded) == (5, 7, 7)
+    assert (summary.skipped, summary.ran, summary.succeeded, summary.failed) == (5, 8, 7, 1)
     assert summary.references == {"hits": 20, "misses": 0}  # never recomputed
-    assert set(state.statuses(root, trials).values()) == {"done"}
+    statuses = state.statuses(root, trials)
+    assert statuses.pop(broken.key) == "failed" and set(statuses.values()) == {"done"}
+    error = json.loads((state.trial_dir(root, broken) / "error.json").read_text())
+    assert "parameter 'lr' = -1.0 is invalid" in error["error"]["message"]
+    assert "Traceback" in error["error"]["traceback"]
+    trials.remove(broken)
     for trial in trials:
         document = state.load_result(root, trial)
         assert document["evaluation"]["reference_cache"] == {"hits": 20, "misses": 0}
@@ -175,8 +183,10 @@ def test_a_sweep_on_local_ray_resumes_and_computes_references_once(
         assert document["seeds"]["run"] == trial.seed
 
     chosen, board, split = sweep_report(root)
-    assert [(c.method, c.settings_tried, c.trials, c.seeds) for c in chosen] == [
-        (m, 2, 4, 2) for m in ("finetune", "neggrad", "generic-captions")
+    assert [(c.method, c.settings_tried, c.trials, c.trials_failed, c.seeds) for c in chosen] == [
+        ("finetune", 3, 5, 1, 2),  # the broken setting counts as tried
+        ("neggrad", 2, 4, 0, 2),
+        ("generic-captions", 2, 4, 0, 2),
     ]
     assert split["validation_identities"] + split["report_identities"] == 10
     assert sorted(r.label for r in board.rows) == ["finetune", "generic-captions", "neggrad"]
