@@ -275,3 +275,14 @@ def test_ctrl_c_on_the_cli_keeps_finished_trials_and_a_rerun_completes_the_rest(
         in rerun.stdout
     )
     assert len(list(out.glob("trials/*/result.json"))) == 4
+
+
+def test_without_ray_the_sweep_says_how_to_install_it(monkeypatch) -> None:
+    import sys
+
+    from harness.sweeps.ray_runner import import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without Ray looks like
+    with pytest.raises(HarnessError, match="not installed") as raised:
+        import_ray()
+    assert raised.value.hint == "pip install 'salmu-harness[ray]'"
