@@ -257,6 +257,8 @@ def test_ctrl_c_on_the_cli_keeps_finished_trials_and_a_rerun_completes_the_rest(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # as from a terminal: a job started in the background (CI) inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     while not list(out.glob("trials/*/result.json")) and time.monotonic() < deadline:
