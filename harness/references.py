@@ -11,13 +11,15 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.benchmarks.base import Benchmark
-from harness.evaluation import EvaluationSettings
-from harness.metric import Metric
 from harness.storage import cache_dir, write_json_atomic
 from harness.versions import __version__
+
+if TYPE_CHECKING:  # keeps this module free of torch: `validate --strict` imports it
+    from harness.benchmarks.base import Benchmark
+    from harness.evaluation import EvaluationSettings
+    from harness.metric import Metric
 
 
 def cache_key(

@@ -40,3 +40,12 @@ def test_a_forged_but_consistent_reference_is_caught(compared_results, tmp_path:
 def test_references_not_in_the_cache_are_counted_not_failed(compared_results, tmp_path) -> None:
     report = check_references(compared_results[0].document, cache_root=tmp_path)
     assert report.problems == [] and report.checked == 0 and report.unavailable == 20
+
+
+def test_validate_strict_stays_free_of_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, harness.strict, harness.cli.validate_cmd; print('torch' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.strip() == "False"  # validate starts fast, even in every worker
