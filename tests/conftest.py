@@ -71,13 +71,13 @@ def finetune_outcome(mini_root: Path, baselines_registry, tmp_path_factory):
 
 
 #: methods x seeds of the comparison fixture (leaderboard, compare, plot, bundles)
-COMPARED_METHODS = ("finetune", "neggrad")
+COMPARED_METHODS = ("finetune", "neggrad", "generic-captions")
 COMPARED_SEEDS = (0, 1, 2)
 
 
 @pytest.fixture(scope="session")
 def compared_results(mini_root: Path, baselines_registry, tmp_path_factory) -> list:
-    """Real runs on the test mini: two methods x three seeds, each one a bundle."""
+    """Real runs on the test mini: three methods x three seeds, each one a bundle."""
     from harness.bundle import write_bundle
     from harness.pipeline import RunOptions, run_method
 
