@@ -77,12 +77,10 @@ def test_yaml_sweeps_and_random_spaces(tmp_path) -> None:
     )
     sweep = load_sweep(path)
     assert sweep.seeds == [0] and sweep.budgets == [5.0]
-    import random
-
-    first = settings_of(sweep.methods["finetune"], random.Random("0:finetune"))
+    first = settings_of(sweep.methods["finetune"], "0:finetune")
     assert len(first) == 6 and {s["batch_size"] for s in first} == {16, 32}
     assert all(1e-6 <= s["lr"] <= 1e-3 for s in first)
-    assert first == settings_of(sweep.methods["finetune"], random.Random("0:finetune"))
+    assert first == settings_of(sweep.methods["finetune"], "0:finetune")
 
 
 def test_identity_split_is_disjoint_seeded_and_never_empty() -> None:
@@ -288,3 +286,64 @@ def test_without_ray_the_sweep_says_how_to_install_it(monkeypatch) -> None:
     with pytest.raises(HarnessError, match="not installed") as raised:
         import_ray()
     assert raised.value.hint == "pip install 'salmu-harness[ray]'"
+
+
+def test_random_draws_survive_a_new_grid_value_and_duplicates_run_once(
+    tmp_path, baselines_registry
+) -> None:
+    space = {
+        "samples": 2,
+        "parameters": {
+            "lr": {"random": {"low": 1e-6, "high": 1e-3, "log": True}},
+            "batch_size": {"grid": [16, 32]},
+        },
+    }
+    before = settings_of(space, "0:finetune")
+    space["parameters"]["batch_size"]["grid"] = [16, 32, 64]
+    after = settings_of(space, "0:finetune")
+    assert after[:4] == before  # earlier draws unchanged: their finished trials stay valid
+    repeated = {**SWEEP, "methods": {"finetune": {"parameters": {"lr": {"grid": [1e-4, 1e-4]}}}}}
+    trials = expand_trials(load_sweep(write(tmp_path, repeated)), baselines_registry)
+    assert len(trials) == 2  # one setting x two seeds, not two identical settings
+
+
+def test_yaml_reads_1e_minus_5_as_a_number_and_seeds_as_integers(tmp_path) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        "seeds: [1.0]\nmethods:\n  finetune:\n    parameters:\n"
+        "      lr: {grid: [1e-5, 3e-4]}\n      batch_size: 16\n"
+    )
+    sweep = load_sweep(path)
+    assert sweep.methods["finetune"]["parameters"]["lr"]["grid"] == [1e-5, 3e-4]
+    assert sweep.methods["finetune"]["parameters"]["batch_size"] == 16
+    assert sweep.seeds == [1] and isinstance(sweep.seeds[0], int)
+
+
+def test_the_objective_must_be_among_the_swept_metrics(tmp_path) -> None:
+    with pytest.raises(ParameterError, match=r"needs metric\(s\) 2\.1"):
+        load_sweep(write(tmp_path, {**SWEEP, "metrics": ["RetFail", "1.3"]}))
+    ok = load_sweep(write(tmp_path, {**SWEEP, "metrics": ["retfail", "GenKnow"]}))
+    assert ok.metrics == ["retfail", "GenKnow"]
+    with pytest.raises(ParameterError, match=r"\['name'\].*does not match"):
+        load_sweep(write(tmp_path, {**SWEEP, "name": "../elsewhere"}))
+
+
+def test_a_sweep_that_cannot_be_placed_is_refused_locally() -> None:
+    from harness.sweeps.ray_runner import _check_feasible
+
+    class FakeRay:
+        @staticmethod
+        def cluster_resources() -> dict:
+            return {"CPU": 2.0}
+
+    with pytest.raises(HarnessError, match="asks for 1 gpus, but the Ray cluster has 2 CPUs"):
+        _check_feasible(FakeRay, {"cpus": 1, "gpus": 1}, local=True)
+    _check_feasible(FakeRay, {"cpus": 1, "gpus": 1}, local=False)  # a cluster may scale up
+    _check_feasible(FakeRay, {"cpus": 2, "gpus": 0}, local=True)
+
+
+def test_metrics_without_identities_on_the_report_side_are_skipped_not_leaked() -> None:
+    document = {"metrics": {"1.4": _metric({"a": 0.0}, {"a": 0.0}, {"a": 1.0})}}
+    reported = restrict(document, drop={"a"})["metrics"]["1.4"]
+    assert reported["status"] == "skipped" and "value" not in reported
+    assert objective(document, {"b"}, "1.4") is None  # no validation identity: no score

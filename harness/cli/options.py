@@ -33,9 +33,9 @@ def read_config(path: Path | None) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix in (".yaml", ".yml"):
-            import yaml
+            from harness.yaml_loading import load_yaml
 
-            config = yaml.safe_load(text)
+            config = load_yaml(text)
         else:
             config = json.loads(text)
     except ImportError as exc:

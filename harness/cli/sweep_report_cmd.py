@@ -36,11 +36,11 @@ def command(folder: Path, output_format: str) -> None:
         [
             c.method,
             f"{c.budget:g}x",
-            parameters_label(c.parameters),
+            parameters_label(c.parameters) if c.parameters is not None else "(none finished)",
             c.settings_tried,
             f"{c.trials} ({c.trials_failed} failed)",
             c.seeds,
-            f"{c.validation_objective:.3f}",
+            "—" if c.validation_objective is None else f"{c.validation_objective:.3f}",
         ]
         for c in chosen
     ]
@@ -57,7 +57,9 @@ def command(folder: Path, output_format: str) -> None:
     click.echo(
         f"selection on {split['validation_identities']} validation identities, numbers on the "
         f"other {split['report_identities']} forget identities "
-        f"({split['finished']} of {split['trials']} trials finished)\n"
+        f"({split['finished']} of {split['trials']} trials finished"
+        + (f"; {split['stale']} stale results left out" if split["stale"] else "")
+        + ")\n"
     )
     click.echo(tabulate(rows, headers, tablefmt=style, disable_numparse=True))
     click.echo("")

@@ -65,8 +65,9 @@ def _estimate(
     )
     samples = documents[0]["budget"]["unit_samples"]
     seconds = per_unit * units / max(1, concurrency or 1)
+    pace = f"{concurrency} at a time" if concurrency else "one at a time (Ray may run more)"
     return (
         f"work: {units:g} budget units ({units * samples:,.0f} training samples) plus "
         f"{len(todo)} evaluations; about {seconds / 60:.1f} min at the finished trials' "
-        f"{per_unit:.0f} s per budget unit, {concurrency or 1} at a time"
+        f"{per_unit:.0f} s per budget unit, {pace}"
     )

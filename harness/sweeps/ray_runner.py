@@ -8,6 +8,7 @@ finished: the trials in flight are cancelled and run again next time.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from harness.storage import write_json_atomic
 from harness.sweeps import state
 from harness.sweeps.spec import Sweep, Trial
 from harness.sweeps.trial import compute_references, execute_trial
+
+logger = logging.getLogger("salmu_harness")
 
 #: environment variables that trials must see as the driver does
 FORWARDED_ENV = (
@@ -80,14 +83,14 @@ def run_sweep(
     env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(
-            address=address,
-            include_dashboard=False,
-            log_to_driver=False,
-            runtime_env={"env_vars": env},
-            **({} if address else {"object_store_memory": 256 * 1024**2}),
-        )
+        _start_ray(ray, address, env)
     resources = {"num_cpus": sweep.resources["cpus"], "num_gpus": sweep.resources["gpus"]}
+    try:
+        _check_feasible(ray, sweep.resources, local=address is None)
+    except HarnessError:
+        if started_here:
+            ray.shutdown()
+        raise
     settings = sweep.run_settings()
     in_flight: dict[Any, Trial] = {}
     try:
@@ -134,6 +137,42 @@ def run_sweep(
         if started_here:
             ray.shutdown()
     return summary
+
+
+def _start_ray(ray: Any, address: str | None, env: dict[str, str]) -> None:
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "runtime_env": {"env_vars": env},
+    }
+    if address is None:  # a fresh local instance, even where RAY_ADDRESS points elsewhere
+        options.update(address="local", object_store_memory=256 * 1024**2)
+    else:
+        options["address"] = address
+    try:
+        ray.init(**options)
+    except Exception as exc:  # unreachable address, bad auth, port in use, ...
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise HarnessError(
+            f"could not start or reach {where}: {exc}",
+            "check --ray-address (e.g. auto on a cluster node, ray://HEAD:10001 from outside)",
+        ) from exc
+
+
+def _check_feasible(ray: Any, wanted: dict[str, float], local: bool) -> None:
+    """Refuse a sweep whose trials could never be placed (Ray would wait for ever)."""
+    total = ray.cluster_resources()
+    have = {"cpus": total.get("CPU", 0.0), "gpus": total.get("GPU", 0.0)}
+    short = [f"{wanted[k]:g} {k}" for k in ("cpus", "gpus") if wanted[k] > have[k]]
+    if not short:
+        return
+    message = (
+        f"each trial asks for {' and '.join(short)}, but the Ray cluster has "
+        f"{have['cpus']:g} CPUs and {have['gpus']:g} GPUs"
+    )
+    if local:
+        raise HarnessError(message, "lower 'resources' in the sweep file, or use --ray-address")
+    logger.warning("%s; waiting for the cluster to scale up", message)
 
 
 def _references(ray: Any, reference: Any) -> tuple[dict[str, Any], dict[str, int]]:

@@ -17,9 +17,10 @@ is maximised.
 from __future__ import annotations
 
 import copy
+import json
 import random
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,10 @@ from typing import Any
 from harness.diagnosis import DiagnosisRules, diagnose
 from harness.errors import HarnessError
 from harness.leaderboard import Leaderboard, build_leaderboard
-from harness.resultset import LoadedResult, ResultSet
+from harness.resultset import LoadedResult, ResultSet, comparability
 from harness.scoring import normalised_score
 from harness.sweeps import state
-from harness.sweeps.spec import Sweep, Trial
+from harness.sweeps.spec import Trial
 
 RETFAIL, GENKNOW = "1.1", "2.1"
 
@@ -41,12 +42,12 @@ class Selected:
 
     method: str
     budget: float
-    parameters: dict[str, Any]
+    parameters: dict[str, Any] | None
     settings_tried: int
     trials: int
     trials_failed: int
     seeds: int
-    validation_objective: float
+    validation_objective: float | None
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -81,16 +82,23 @@ def objective(document: dict[str, Any], validation: set[str], name: str = "hmean
 
 
 def restrict(document: dict[str, Any], drop: set[str]) -> dict[str, Any]:
-    """A copy whose identity-level metrics cover only identities not in ``drop`` (normalised
-    scores and the diagnosis recomputed on them; intervals, which covered all, removed)."""
+    """A copy whose identity-level metrics cover only identities not in ``drop``.
+
+    Values become the mean of the remaining per-identity values, normalised scores and the
+    diagnosis are recomputed, and intervals (which covered every identity) are removed. A
+    metric none of whose identities remain is marked skipped: it cannot be reported fairly.
+    """
     out = copy.deepcopy(document)
     for entry in out["metrics"].values():
         if entry.get("status") != "ok" or not entry.get("per_identity"):
             continue
-        _restrict_entry(entry, drop)
+        if not _restrict_entry(entry, drop):
+            _mark_unavailable(entry)
+            continue
         for reference in entry["references"].values():
-            if reference.get("status") == "ok" and reference.get("per_identity"):
-                _restrict_entry(reference, drop)
+            has_identities = reference.get("status") == "ok" and reference.get("per_identity")
+            if has_identities and not _restrict_entry(reference, drop):
+                _mark_unavailable(reference)
         clean, compromised = entry["references"]["clean"], entry["references"]["compromised"]
         if clean.get("status") == compromised.get("status") == "ok":
             entry["normalized"] = normalised_score(
@@ -102,6 +110,21 @@ def restrict(document: dict[str, Any], drop: set[str]) -> dict[str, Any]:
     return out
 
 
+def forget_identities(documents: list[dict[str, Any]]) -> list[str]:
+    """The forget identities, from the RetFail per-identity values (references first)."""
+    found: set[str] = set()
+    for document in documents:
+        entry = document["metrics"].get(RETFAIL) or {}
+        for source in (entry.get("references", {}).get("clean", {}), entry):
+            found |= set(source.get("per_identity") or {})
+    if not found:
+        raise HarnessError(
+            "no per-identity RetFail values in the sweep's results: the identity split needs them",
+            "include metric 1.1 (RetFail) in the sweep's metrics",
+        )
+    return sorted(found)
+
+
 def sweep_report(root: Path) -> tuple[list[Selected], Leaderboard, dict[str, Any]]:
     """The selected setting per method and budget, and their leaderboard on report identities."""
     sweep, trials = state.read_sweep(root)
@@ -110,9 +133,11 @@ def sweep_report(root: Path) -> tuple[list[Selected], Leaderboard, dict[str, Any
     if not finished:
         raise HarnessError(f"no finished trial in {root}", "run `salmu-harness sweep FILE` first")
     documents = {t.key: state.load_result(root, t) for t in finished}
-    forget = documents[finished[0].key]["metrics"][RETFAIL].get("per_identity", {})
+    documents, stale = _comparable(documents)
     validation, report = identity_split(
-        list(forget), sweep.selection["validation_fraction"], sweep.seed
+        forget_identities(list(documents.values())),
+        sweep.selection["validation_fraction"],
+        sweep.seed,
     )
     chosen, selected_results = [], []
     groups: dict[tuple[str, float], list[Trial]] = defaultdict(list)
@@ -120,14 +145,12 @@ def sweep_report(root: Path) -> tuple[list[Selected], Leaderboard, dict[str, Any
         groups[(trial.method, trial.budget)].append(trial)
     for (method, budget), members in groups.items():
         best = _best_setting(members, documents, validation, sweep.selection["objective"])
-        if best is None:
-            continue
-        setting, score, seeds = best
+        setting, score, seeds = best if best else (None, None, [])
         chosen.append(
             Selected(
                 method=method,
                 budget=budget,
-                parameters=next(t.parameters for t in members if t.setting == setting),
+                parameters=next((t.parameters for t in members if t.setting == setting), None),
                 settings_tried=len({t.setting for t in members}),
                 trials=len(members),
                 trials_failed=sum(statuses[t.key] == "failed" for t in members),
@@ -138,6 +161,11 @@ def sweep_report(root: Path) -> tuple[list[Selected], Leaderboard, dict[str, Any
         for trial in seeds:
             path = state.trial_dir(root, trial) / "result.json"
             selected_results.append(LoadedResult(path, restrict(documents[trial.key], validation)))
+    if not selected_results:
+        raise HarnessError(
+            f"no finished trial in {root} has a usable {sweep.selection['objective']!r} objective",
+            "check the trials' errors (trials/*/error.json) and the sweep's metrics",
+        )
     board = build_leaderboard(ResultSet(selected_results))
     split = {
         "validation_identities": len(validation),
@@ -145,26 +173,40 @@ def sweep_report(root: Path) -> tuple[list[Selected], Leaderboard, dict[str, Any
         "objective": sweep.selection["objective"],
         "trials": len(trials),
         "finished": len(finished),
+        "stale": stale,
     }
     return chosen, board, split
+
+
+def _comparable(
+    documents: dict[str, dict[str, Any]],
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """The results of the largest comparable group (a changed benchmark or metric makes older
+    trials stale), and how many were left out."""
+    bases = {key: json.dumps(comparability(d), sort_keys=True) for key, d in documents.items()}
+    majority = Counter(bases.values()).most_common(1)[0][0]
+    kept = {key: d for key, d in documents.items() if bases[key] == majority}
+    return kept, len(documents) - len(kept)
 
 
 def _best_setting(
     members: list[Trial], documents: dict[str, dict[str, Any]], validation: set[str], name: str
 ) -> tuple[str, float, list[Trial]] | None:
+    """The setting with the most finished seeds, then the best mean objective over them."""
     by_setting: dict[str, list[Trial]] = defaultdict(list)
     for trial in members:
         if trial.key in documents:
             by_setting[trial.setting].append(trial)
-    best = None
+    best, best_rank = None, None
     for setting, trials in sorted(by_setting.items()):
-        scores = [objective(documents[t.key], validation, name) for t in trials]
-        scores = [s for s in scores if s is not None]
-        if not scores:
+        scored = [(t, objective(documents[t.key], validation, name)) for t in trials]
+        scored = [(t, v) for t, v in scored if v is not None]
+        if not scored:
             continue
-        mean = statistics.fmean(scores)
-        if best is None or mean > best[1]:
-            best = (setting, mean, trials)
+        mean = statistics.fmean(v for _, v in scored)
+        rank = (len(scored), mean)  # a lucky single seed never beats a complete setting
+        if best_rank is None or rank > best_rank:
+            best, best_rank = (setting, mean, [t for t, _ in scored]), rank
     return best
 
 
@@ -174,25 +216,26 @@ def _score(entry: dict[str, Any] | None, validation: set[str]) -> float | None:
     if entry.get("per_identity"):
         drop = set(entry["per_identity"]) - validation
         entry = restrict({"metrics": {"m": entry}}, drop)["metrics"]["m"]
+        if entry.get("status") != "ok":
+            return None  # none of its identities is a validation identity
     normalized = entry.get("normalized") or {}
     return normalized.get("score")
 
 
-def _restrict_entry(entry: dict[str, Any], drop: set[str]) -> None:
+def _restrict_entry(entry: dict[str, Any], drop: set[str]) -> bool:
     kept = {i: v for i, v in entry["per_identity"].items() if i not in drop}
     if not kept:
-        return
+        return False
     entry["per_identity"] = kept
     entry["value"] = statistics.fmean(kept.values())
     entry.pop("values", None)
     entry.pop("ci", None)
     entry.pop("per_row", None)
+    return True
 
 
-def describe(sweep: Sweep) -> str:
-    """One line on how selection works for ``sweep``."""
-    fraction = sweep.selection["validation_fraction"]
-    return (
-        f"settings selected on {fraction:.0%} of the forget identities by "
-        f"{sweep.selection['objective']}; numbers reported on the other {1 - fraction:.0%}"
-    )
+def _mark_unavailable(entry: dict[str, Any]) -> None:
+    for field_name in ("value", "values", "ci", "per_row", "per_identity", "normalized"):
+        entry.pop(field_name, None)
+    entry["status"] = "skipped"
+    entry["reason"] = "none of its identities is on this side of the validation/report split"

@@ -86,9 +86,9 @@ def load_sweep(path: Path) -> Sweep:
         raise ParameterError(f"cannot read sweep file {path}: {exc.strerror or exc}") from exc
     try:
         if path.suffix in (".yaml", ".yml"):
-            import yaml
+            from harness.yaml_loading import load_yaml
 
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
         else:
             data = json.loads(text)
     except ImportError as exc:
@@ -117,11 +117,29 @@ def load_sweep(path: Path) -> Sweep:
     ):
         if name in data:
             setattr(sweep, name, data[name])
-    sweep.seeds = list(data.get("seeds", sweep.seeds))
+    sweep.seeds = [int(s) for s in data.get("seeds", sweep.seeds)]
     sweep.budgets = [float(b) for b in data.get("budgets", sweep.budgets)]
     sweep.resources = {**sweep.resources, **data.get("resources", {})}
     sweep.selection = {**sweep.selection, **data.get("selection", {})}
+    _check_objective(sweep, path)
     return sweep
+
+
+def _check_objective(sweep: Sweep, path: Path) -> None:
+    """The selection objective must be computable from the metrics the sweep evaluates."""
+    objective = sweep.selection["objective"]
+    needed = ["1.1", "2.1"] if objective == "hmean" else [objective]
+    if sweep.metrics is None:
+        return
+    chosen = {m.lower() for m in sweep.metrics}
+    names = {"1.1": "retfail", "2.1": "genknow"}
+    missing = [k for k in needed if k.lower() not in chosen and names.get(k) not in chosen]
+    if missing:
+        raise ParameterError(
+            f"sweep file {path}: selection objective {objective!r} needs metric(s) "
+            f"{', '.join(missing)}, which 'metrics' leaves out",
+            "add them to 'metrics', or choose an objective among the swept metrics' keys",
+        )
 
 
 def expand_trials(sweep: Sweep, registry: Registry) -> list[Trial]:
@@ -129,7 +147,7 @@ def expand_trials(sweep: Sweep, registry: Registry) -> list[Trial]:
     trials = []
     for method_name, space in sweep.methods.items():
         method = registry.method(method_name)
-        for parameters in settings_of(space, random.Random(f"{sweep.seed}:{method_name}")):
+        for parameters in settings_of(space, f"{sweep.seed}:{method_name}"):
             resolved = method.resolve_parameters(parameters)
             setting = _digest(
                 {"method": method_name, "version": method.version, "parameters": resolved}
@@ -147,12 +165,17 @@ def expand_trials(sweep: Sweep, registry: Registry) -> list[Trial]:
                     trials.append(
                         Trial(_digest(material), method_name, resolved, seed, budget, setting)
                     )
-    return trials
+    unique = {trial.key: trial for trial in trials}  # repeated grid values, equal integer draws
+    return list(unique.values())
 
 
-def settings_of(space: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
+def settings_of(space: dict[str, Any], seed: str) -> list[dict[str, Any]]:
     """The parameter settings of one method's space: the grid's product, ``samples`` random
-    draws per grid point for ``random`` dimensions, fixed values everywhere."""
+    draws per grid point for ``random`` dimensions, fixed values everywhere.
+
+    Each draw has its own generator, seeded by ``seed``, the grid point, the sample index and
+    the parameter, so adding a grid value or a sample never changes the settings drawn before.
+    """
     parameters = space.get("parameters", {})
     grid = {k: v["grid"] for k, v in parameters.items() if isinstance(v, dict) and "grid" in v}
     drawn = {k: v["random"] for k, v in parameters.items() if isinstance(v, dict) and "random" in v}
@@ -160,9 +183,12 @@ def settings_of(space: dict[str, Any], rng: random.Random) -> list[dict[str, Any
     samples = int(space.get("samples", 1)) if drawn else 1
     out = []
     for point in itertools.product(*grid.values()):
-        for _ in range(samples):
+        for sample in range(samples):
             setting = {**fixed, **dict(zip(grid, point, strict=True))}
-            setting.update({k: _draw(spec, rng) for k, spec in drawn.items()})
+            where = json.dumps([seed, dict(zip(grid, point, strict=True)), sample], sort_keys=True)
+            setting.update(
+                {k: _draw(spec, random.Random(f"{where}:{k}")) for k, spec in drawn.items()}
+            )
             out.append(setting)
     return out
 
