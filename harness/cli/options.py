@@ -30,21 +30,9 @@ def read_config(path: Path | None) -> dict[str, Any]:
     """A run configuration file (JSON, or YAML when PyYAML is installed)."""
     if path is None:
         return {}
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix in (".yaml", ".yml"):
-            from harness.yaml_loading import load_yaml
+    from harness.settings_files import read_mapping_file
 
-            config = load_yaml(text)
-        else:
-            config = json.loads(text)
-    except ImportError as exc:
-        raise ParameterError(f"{path}: reading YAML needs PyYAML", "pip install pyyaml") from exc
-    except Exception as exc:
-        raise ParameterError(f"config file {path} cannot be parsed: {exc}") from exc
-    if not isinstance(config, dict):
-        raise ParameterError(f"config file {path} must hold a mapping of settings")
-    return config
+    return read_mapping_file(path, "config file")
 
 
 def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -21,6 +21,7 @@ import jsonschema
 from harness.errors import ParameterError
 from harness.plugins import Registry
 from harness.schema_loader import load_schema
+from harness.settings_files import read_mapping_file
 
 SWEEP_SCHEMA = "sweep.schema.json"
 
@@ -80,21 +81,7 @@ class Sweep:
 def load_sweep(path: Path) -> Sweep:
     """The sweep in ``path`` (JSON, or YAML with PyYAML), validated, with defaults applied."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ParameterError(f"cannot read sweep file {path}: {exc.strerror or exc}") from exc
-    try:
-        if path.suffix in (".yaml", ".yml"):
-            from harness.yaml_loading import load_yaml
-
-            data = load_yaml(text)
-        else:
-            data = json.loads(text)
-    except ImportError as exc:
-        raise ParameterError(f"{path}: reading YAML needs PyYAML", "pip install pyyaml") from exc
-    except Exception as exc:
-        raise ParameterError(f"sweep file {path} cannot be parsed: {exc}") from exc
+    data = read_mapping_file(path, "sweep file")
     validator = jsonschema.Draft202012Validator(load_schema(SWEEP_SCHEMA))
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:

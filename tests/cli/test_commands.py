@@ -137,3 +137,19 @@ def test_validate_folders_skip_only_the_harness_files_of_run_folders(
     checked = sorted(Path(f["file"]).name for f in json.loads(result.output)["files"])
     assert checked == ["extra-seed1.json", "result.json", "stray.json"]
     assert result.exit_code == 1  # stray.json is not a result
+
+
+def test_config_files_must_parse_to_a_mapping(tmp_path: Path) -> None:
+    from harness.cli.options import read_config
+
+    listing = tmp_path / "config.yaml"
+    listing.write_text("- lr: 1e-5\n")
+    result = invoke("evaluate", str(tmp_path), "--config", str(listing))
+    assert result.exit_code == 2 and "must hold a mapping of settings" in result.output
+    good = tmp_path / "good.yaml"
+    good.write_text("parameters: {lr: 1e-5}\nseed: 3\n")
+    assert read_config(good) == {"parameters": {"lr": 1e-5}, "seed": 3}
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    result = invoke("evaluate", str(tmp_path), "--config", str(broken))
+    assert result.exit_code == 2 and "cannot be parsed" in result.output
