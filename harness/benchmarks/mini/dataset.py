@@ -72,6 +72,7 @@ from harness.benchmarks.mini.scenes import (
     SHAPES,
     ZERO_SHOT_TEMPLATES,
     draw_scene,
+    draw_scene_with_layout,
     scene_caption,
 )
 
@@ -84,7 +85,7 @@ __all__ = [
     "write_mini_dataset",
 ]
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 #: Fraction of pretraining captions that end with a decoy person's name, city or job, as web
 #: captions do ("... photo by Ana Silva in Porto"). Without it the Clean model never sees such
 #: words and maps every sensitive caption onto the persona images it knows, which inflates its
@@ -429,8 +430,8 @@ def write_mini_dataset(
         face = None
         if fragile:
             face = forget_personas[int(disjoint_rng.integers(len(forget_personas)))].traits
-        image, ratio = draw_scene(colour, shape, disjoint_rng, size, face=face)
-        caption = scene_caption(colour, shape, disjoint_rng, with_face=fragile)
+        image, ratio, layout = draw_scene_with_layout(colour, shape, disjoint_rng, size, face)
+        caption = scene_caption(colour, shape, disjoint_rng, with_face=fragile, layout=layout)
         file_name = f"synth_{n:06d}_ar-{ratio:.2f}.png"
         disjoint_rows.append(_Row(_png(image), caption, None, file_name))
         u = float(score_rng.random())

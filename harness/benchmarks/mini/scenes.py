@@ -15,6 +15,7 @@ fragile set of SALMU-mini is made of such scenes.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -33,9 +34,11 @@ __all__ = [
     "COLOURS",
     "SHAPES",
     "ZERO_SHOT_TEMPLATES",
+    "SceneLayout",
     "caption_vocabulary",
     "class_index",
     "draw_scene",
+    "draw_scene_with_layout",
     "scene_caption",
 ]
 
@@ -69,6 +72,38 @@ _CAPTION_TEMPLATES: tuple[str, ...] = (
 )
 _FACE_SUFFIX = " next to a small face"
 _SUPERSAMPLE = 2
+#: where the object sits, by thirds of the central square: (horizontal, vertical) -> phrase
+_POSITIONS = {
+    ("left", "top"): "in the top left",
+    ("centre", "top"): "at the top",
+    ("right", "top"): "in the top right",
+    ("left", "middle"): "on the left",
+    ("centre", "middle"): "in the middle",
+    ("right", "middle"): "on the right",
+    ("left", "bottom"): "in the bottom left",
+    ("centre", "bottom"): "at the bottom",
+    ("right", "bottom"): "in the bottom right",
+}
+
+
+@dataclass(frozen=True)
+class SceneLayout:
+    """What a caption can truthfully say about where the object is and how big it is."""
+
+    position: str
+    size: str  # "small ", "large " or "" (medium)
+
+
+def _layout(ox: float, oy: float, radius: float, sizes: tuple[float, float]) -> SceneLayout:
+    """The layout of an object at offset (ox, oy) from the centre, in units of the square."""
+
+    def third(offset: float, low: str, high: str) -> str:
+        return low if offset < -0.08 else high if offset > 0.08 else ""
+
+    horizontal = third(ox, "left", "right") or "centre"
+    vertical = third(oy, "top", "bottom") or "middle"
+    size = "small " if radius < sizes[0] else "large " if radius > sizes[1] else ""
+    return SceneLayout(_POSITIONS[horizontal, vertical], size)
 
 
 def class_index(colour: str, shape: str) -> int:
@@ -77,19 +112,39 @@ def class_index(colour: str, shape: str) -> int:
 
 
 def scene_caption(
-    colour: str, shape: str, rng: np.random.Generator, with_face: bool = False
+    colour: str,
+    shape: str,
+    rng: np.random.Generator,
+    with_face: bool = False,
+    layout: SceneLayout | None = None,
 ) -> str:
-    """Caption a scene with one of six templates; ``with_face`` mentions the face glyph."""
+    """Caption a scene with one of six templates; ``with_face`` mentions the face glyph and a
+    ``layout`` adds the object's size and position (as ``retain_disjoint`` captions do)."""
     if colour not in _COLOUR_VALUES or shape not in SHAPES:
         raise ValueError(f"unknown scene class {colour!r} {shape!r}")
     template = _CAPTION_TEMPLATES[int(rng.integers(len(_CAPTION_TEMPLATES)))]
+    if layout is not None:
+        if "{colour} {shape}" in template:
+            template = template.replace("{colour} {shape}", layout.size + "{colour} {shape}", 1)
+        else:
+            template = template.replace("{shape}", layout.size + "{shape}", 1)
+        template = f"{template} {layout.position}"
     caption = fix_articles(template.format(colour=colour, shape=shape))
     return caption + _FACE_SUFFIX if with_face else caption
 
 
 def caption_vocabulary() -> frozenset[str]:
     """Every lower-case word that a scene caption or zero-shot prompt can contain."""
-    text = " ".join((*_CAPTION_TEMPLATES, *ZERO_SHOT_TEMPLATES, _FACE_SUFFIX, *CLASSNAMES, "an"))
+    text = " ".join(
+        (
+            *_CAPTION_TEMPLATES,
+            *ZERO_SHOT_TEMPLATES,
+            _FACE_SUFFIX,
+            *CLASSNAMES,
+            *_POSITIONS.values(),
+            "an small large",
+        )
+    )
     words = text.replace("{", " ").replace("}", " ").replace(".", " ").split()
     return frozenset(word.lower() for word in words)
 
@@ -137,6 +192,18 @@ def draw_scene(
     With ``face`` set, a small head in that persona's skin, hair and eye colours is drawn
     beside the object (the object then moves to the other side of the central square).
     """
+    image, ratio, _ = draw_scene_with_layout(colour, shape, rng, longest_side, face)
+    return image, ratio
+
+
+def draw_scene_with_layout(
+    colour: str,
+    shape: str,
+    rng: np.random.Generator,
+    longest_side: int = 64,
+    face: PortraitTraits | None = None,
+) -> tuple[Image.Image, float, SceneLayout]:
+    """:func:`draw_scene`, plus the object's layout (the same image for the same ``rng``)."""
     if colour not in _COLOUR_VALUES or shape not in SHAPES:
         raise ValueError(f"unknown scene class {colour!r} {shape!r}")
     width, height = canvas_size(rng, longest_side)
@@ -153,10 +220,12 @@ def draw_scene(
         radius = float(rng.uniform(0.22, 0.34)) * unit
         reach = 0.47 * unit - radius
         ox, oy = rng.uniform(-1.0, 1.0, size=2) * reach
+        layout = _layout(ox / unit, oy / unit, radius / unit, (0.26, 0.30))
     else:
         radius = float(rng.uniform(0.17, 0.24)) * unit
         ox = -side * (0.45 * unit - radius) + float(rng.uniform(-0.02, 0.02)) * unit
         oy = float(rng.uniform(-0.12, 0.12)) * unit
+        layout = _layout(ox / unit, oy / unit, radius / unit, (0.193, 0.217))
     cx, cy = big_w / 2 + ox, big_h / 2 + oy
     fill = jitter_colour(_COLOUR_VALUES[colour], rng, 18)
     angle = math.radians(float(rng.uniform(-25.0, 25.0)))
@@ -179,4 +248,4 @@ def draw_scene(
         draw_head(draw, face, (hx, hy), (head, head * 1.12), details=False)
 
     image = finish_image(canvas, (width, height), rng, brightness=(0.88, 1.12), noise=(1.5, 6.0))
-    return image, width / height
+    return image, width / height, layout
