@@ -70,7 +70,9 @@ def official_style(benchmark_spec: str, checkpoint: str) -> None:
     from harness.plugins import load_plugins
 
     benchmark = load_benchmark(benchmark_spec, {})
-    metrics = load_plugins().select_metrics(None)
+    registry = load_plugins()
+    metrics = registry.select_metrics(None)
+    settings = EvaluationSettings(protocol=registry.protocol())
     architecture = f"local-dir:{benchmark.models['compromised'].path}"
     models = [
         load_clip(checkpoint, architecture=architecture),
@@ -87,7 +89,10 @@ def official_style(benchmark_spec: str, checkpoint: str) -> None:
             num_workers=OFFICIAL_WORKERS,
             show_progress=False,
         )
-        evaluate_metrics(EvaluationContext(benchmark, engine, EvaluationSettings()), metrics)
+        records = evaluate_metrics(EvaluationContext(benchmark, engine, settings), metrics)
+        failed = [k for k, r in records.items() if r["status"] == "failed"]
+        if failed:
+            raise SystemExit(f"official-style evaluation failed for {failed}")
 
 
 def encoding_throughput(benchmark, repeats: int = 3) -> dict[str, float]:

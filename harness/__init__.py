@@ -24,6 +24,7 @@ from harness.errors import (
 from harness.hookspecs import hookimpl
 from harness.method import Method
 from harness.metric import Metric, MetricOutcome, SkipMetric
+from harness.protocol import EvaluationProtocol, protocol_from_json
 from harness.versions import PLUGIN_API_VERSION, RESULT_SCHEMA_VERSION, __version__
 
 _LAZY = {
@@ -48,6 +49,7 @@ __all__ = [
     "BenchmarkError",
     "BudgetExceededError",
     "CheckpointError",
+    "EvaluationProtocol",
     "HarnessError",
     "Method",
     "Metric",
@@ -60,6 +62,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "hookimpl",
+    "protocol_from_json",
     *_LAZY,
 ]
 

@@ -132,6 +132,13 @@ def verify_bundle(
         )
     if not evaluate or report.problems:
         return report
+    if "protocol" not in document["evaluation"]:
+        report.problems.append(
+            f"{RESULT} was evaluated before evaluation protocols existed (protocol "
+            "salmu-harness v1), which this harness no longer computes: its numbers cannot be "
+            "re-evaluated; run the method again to make a new bundle"
+        )
+        return report
     fresh = _reevaluate(folder, document, overrides)
     report.evaluated = True
     for path, stated, recomputed in compare_numbers(document, fresh):
@@ -192,6 +199,7 @@ def _reevaluate(
             batch_size=config.get("batch_size", 256),
             output_dir=Path(scratch),
             evaluation=EvaluationSettings.from_json(document["evaluation"]),
+            protocol=document["evaluation"]["protocol"],
         )
         for name, value in overrides.items():
             setattr(options, name, value)

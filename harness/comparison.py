@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import ResultError
-from harness.resultset import comparability, difference
+from harness.resultset import comparability, compatible, difference
 
 DEFAULT_RESAMPLES = 10_000
 DEFAULT_LEVEL = 0.95
@@ -78,7 +78,7 @@ def compare_results(
                 "compare results of runs that finished",
             )
     basis_a, basis_b = comparability(a), comparability(b)
-    if basis_a != basis_b:
+    if not compatible(basis_a, basis_b):
         raise ResultError(
             f"the two results are not comparable: B has {difference(basis_b, basis_a)}",
             "compare results computed on the same benchmark revision, metrics and settings",

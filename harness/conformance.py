@@ -26,6 +26,7 @@ from harness.budget import Budget
 from harness.errors import HarnessError
 from harness.models import file_sha256, load_clip, parameter_shapes, save_local_dir
 from harness.plugins import Registry, load_plugins
+from harness.retain_isolation import with_method_retain
 from harness.seeding import seed_everything
 
 FORBIDDEN_SPLITS = ("holdout_association", "holdout_identity")
@@ -103,8 +104,12 @@ def check_method(
     registry = registry or load_plugins()
     method = registry.method(name)
     resolved = method.resolve_parameters(parameters)
-    benchmark = load_local_benchmark(build_mini("test", 0, show_progress=False))
     options = RunOptions(seed=seed, budget=budget, show_progress=False, device="cpu")
+    benchmark = with_method_retain(
+        load_local_benchmark(build_mini("test", 0, show_progress=False)),
+        registry.protocol(options.protocol),
+        options.evaluation.seed,
+    )
     compromised_path, architecture = model_args(benchmark, "compromised")
     weights = load_clip(compromised_path, architecture)
     held = {k: v.clone() for k, v in weights.model.state_dict().items()}

@@ -115,7 +115,7 @@ class RunContext:
 
     def rng(self, purpose: str = "method") -> np.random.Generator:
         """A numpy generator seeded from the run seed and ``purpose``."""
-        from harness.gallery import dedicated_rng
+        from harness.seeding import dedicated_rng
 
         return dedicated_rng(self.seed, purpose)
 

@@ -12,31 +12,44 @@ import torch
 
 from harness.benchmarks.base import Benchmark
 from harness.embeddings import EmbeddingEngine, SplitEmbeddings
-from harness.gallery import DEFAULT_GALLERY_SEED, dedicated_rng
+from harness.errors import HarnessError
+from harness.gallery import DEFAULT_GALLERY_SEED
 from harness.metric import Metric, MetricOutcome, SkipMetric
+from harness.protocol import EvaluationProtocol, protocol_from_json
+from harness.seeding import dedicated_rng
 from harness.statistics import BootstrapSettings, bootstrap_ci, per_group_means
 
 
 @dataclass(frozen=True)
 class EvaluationSettings:
-    """Everything besides the model that decides the numbers; recorded in results."""
+    """Everything besides the model that decides the numbers; recorded in results.
+
+    ``seed`` seeds every random draw of the protocol (RetFail's gallery, ACS's negatives and
+    split); ``protocol`` is resolved from ``--protocol`` before anything is evaluated.
+    """
 
     seed: int = DEFAULT_GALLERY_SEED
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
     keep_per_row: bool = True
+    protocol: EvaluationProtocol | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"seed": self.seed, "bootstrap": self.bootstrap.to_json()}
+        recorded: dict[str, Any] = {"seed": self.seed, "bootstrap": self.bootstrap.to_json()}
+        if self.protocol is not None:
+            recorded["protocol"] = self.protocol.to_json()
+        return recorded
 
     @classmethod
     def from_json(cls, recorded: dict[str, Any]) -> EvaluationSettings:
-        """The settings a result recorded under ``evaluation``."""
+        """The settings a result recorded under ``evaluation`` (its protocol included)."""
         bootstrap = recorded["bootstrap"]
+        protocol = recorded.get("protocol")
         return cls(
             seed=recorded["seed"],
             bootstrap=BootstrapSettings(
                 seed=bootstrap["seed"], resamples=bootstrap["resamples"], level=bootstrap["level"]
             ),
+            protocol=protocol_from_json(protocol, "the recorded protocol") if protocol else None,
         )
 
 
@@ -53,6 +66,16 @@ class EvaluationContext:
     @property
     def seed(self) -> int:
         return self.settings.seed
+
+    @property
+    def protocol(self) -> EvaluationProtocol:
+        """The evaluation protocol: every choice point of the metrics, as data."""
+        if self.settings.protocol is None:
+            raise HarnessError(
+                "no evaluation protocol was resolved for this evaluation",
+                "pass EvaluationSettings(protocol=registry.protocol('official'))",
+            )
+        return self.settings.protocol
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -106,13 +129,15 @@ def outcome_record(
         "values": {k: float(v) for k, v in outcome.values.items()},
         "details": outcome.details,
     }
-    if outcome.per_row:
+    if outcome.per_row or outcome.intervals:
         record["ci"] = {
             name: list(
                 bootstrap_ci(rows, outcome.groups, settings.bootstrap, f"{metric.key}/{name}")
             )
             for name, rows in outcome.per_row.items()
         }
+        record["ci"].update({name: list(ci) for name, ci in outcome.intervals.items()})
+    if outcome.per_row:
         headline = outcome.per_row.get("value")
         if headline is not None and outcome.groups is not None:
             record["per_identity"] = {

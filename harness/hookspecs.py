@@ -23,3 +23,8 @@ def register_methods(register: Callable[..., None]) -> None:
 @hookspec
 def register_metrics(register: Callable[..., None]) -> None:
     """Register evaluation metrics by calling ``register(harness.Metric(...))`` for each."""
+
+
+@hookspec
+def register_protocols(register: Callable[..., None]) -> None:
+    """Register evaluation protocols by calling ``register(EvaluationProtocol(...))`` for each."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import UnknownNameError
+from harness.protocol import recorded_identity
 from harness.resultset import Excluded, LoadedResult, ResultSet
 
 RETFAIL, GENKNOW = "1.1", "2.1"
@@ -143,7 +144,12 @@ def build_leaderboard(results: ResultSet, sort: str | None = None) -> Leaderboar
         info = metric_by_name(metrics, sort)
         rows.sort(key=lambda r: _sort_value(r, info))
     _set_display_labels(rows)
-    benchmark = {"name": first["benchmark"]["name"], "revision": first["benchmark"]["revision"]}
+    protocol = recorded_identity(first["evaluation"])
+    benchmark = {
+        "name": first["benchmark"]["name"],
+        "revision": first["benchmark"]["revision"],
+        "protocol": f"{protocol['name']} v{protocol['version']}",
+    }
     return Leaderboard(benchmark, metrics, references, reference_identities, rows, excluded)
 
 
@@ -185,6 +191,8 @@ def _set_display_labels(rows: list[Row]) -> None:
 def _row_key(document: dict[str, Any]) -> str:
     method = document["method"]
     budget = (document.get("budget") or {}).get("multiple")
+    if document["kind"] == "imported":
+        return json.dumps(["imported", document["models"]["evaluated"]["id"]])
     if method is None:
         return json.dumps(["evaluate", document["models"]["evaluated"]["sha256"]])
     return json.dumps([method["name"], method["parameters"], budget], sort_keys=True)
@@ -211,7 +219,9 @@ def _one_per_seed(members: list[LoadedResult]) -> tuple[list[LoadedResult], list
 def _row(members: list[LoadedResult], metrics: list[MetricInfo]) -> Row:
     first = members[0].document
     method = first["method"]
-    if method is None:
+    if first["kind"] == "imported":
+        label, parameters = f"{first['models']['evaluated']['id']} (imported)", {}
+    elif method is None:
         label, parameters = f"evaluate {first['models']['evaluated']['id']}", {}
     else:
         label, parameters = method["name"], method["parameters"]

@@ -143,7 +143,8 @@ def render_html(board: Leaderboard) -> str:
     )
     return template.substitute(
         title=html.escape(
-            f"SALMUBench leaderboard: {board.benchmark['name']} {board.benchmark['revision']}"
+            f"SALMUBench leaderboard: {board.benchmark['name']} {board.benchmark['revision']}, "
+            f"protocol {board.benchmark['protocol']}"
         ),
         head=head,
         body="\n".join(body),
@@ -232,7 +233,8 @@ def _sort_key(value: float | None) -> object:
 
 def _with_notes(board: Leaderboard, table: str) -> str:
     note = (
-        f"{board.benchmark['name']} {board.benchmark['revision']}: mean ±std over seeds "
+        f"{board.benchmark['name']} {board.benchmark['revision']}, protocol "
+        f"{board.benchmark['protocol']}: mean ±std over seeds "
         "(normalised score: gap closed for efficacy, retained for utility)"
     )
     return f"{table}\n\n{note}"

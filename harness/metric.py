@@ -34,7 +34,9 @@ class MetricOutcome:
     ``per_row`` maps a value name (``"value"`` or a key of ``values``) to per-row numbers whose
     mean is that value; the harness then adds a bootstrap confidence interval, resampling the
     rows grouped by ``groups`` (one identity id per row; ``None`` entries resample as single rows).
-    ``details`` records the choices the computation made (JSON-serialisable).
+    ``details`` records the choices the computation made (JSON-serialisable). ``intervals``
+    holds confidence intervals the metric computed itself (e.g. one that also resamples a
+    random draw), added to the bootstrap ones under their own names.
     """
 
     value: float
@@ -42,6 +44,7 @@ class MetricOutcome:
     per_row: dict[str, Sequence[float]] = field(default_factory=dict)
     groups: Sequence[str | None] | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

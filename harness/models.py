@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,9 +172,17 @@ def load_checked(
     model.load_state_dict(state_dict, strict=True)
 
 
-def save_local_dir(model: torch.nn.Module, config: dict[str, Any], destination: Path) -> Path:
-    """Save ``model`` as an OpenCLIP ``local-dir:`` folder, atomically (temp folder + rename)."""
+def save_local_dir(
+    model: torch.nn.Module,
+    config: dict[str, Any],
+    destination: Path,
+    extra_files: Mapping[str, str] | None = None,
+) -> Path:
+    """Save ``model`` as an OpenCLIP ``local-dir:`` folder, atomically (temp folder + rename),
+    with ``extra_files`` (name -> text) beside the weights."""
     with staged_folder(Path(destination)) as staging:
+        for name, text in (extra_files or {}).items():
+            (staging / name).write_text(text)
         visual = getattr(model, "visual", None)
         preprocess = {
             "mean": list(getattr(visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN),

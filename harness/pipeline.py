@@ -7,12 +7,13 @@ before any model or dataset is loaded.
 
 from __future__ import annotations
 
+import json
 import logging
 import resource
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from harness.models import (
     save_local_dir,
 )
 from harness.plugins import Registry, load_plugins
+from harness.protocol import DEFAULT_PROTOCOL
 from harness.references import ReferenceCache, cache_key
 from harness.results import (
     base_document,
@@ -45,6 +47,12 @@ from harness.results import (
     now,
     plugins_involved,
     write_result,
+)
+from harness.retain_isolation import (
+    TRAINING_RECORD,
+    check_isolation,
+    training_record,
+    with_method_retain,
 )
 from harness.seeding import check_precision, resolve_device, seed_everything
 
@@ -71,6 +79,8 @@ class RunOptions:
     compile: bool = False
     image_cache: bool = True
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    #: evaluation protocol: a registered name, the path of a protocol file, or its document
+    protocol: str | Mapping[str, Any] = DEFAULT_PROTOCOL
     diagnosis: DiagnosisRules = field(default_factory=DiagnosisRules)
     run_id: str | None = None
     #: reference records computed elsewhere (a sweep's driver), by reference cache key
@@ -101,7 +111,7 @@ def run_method(
         raise ParameterError(
             f"budget {options.budget} must be a positive multiple", "e.g. --budget 5"
         )
-    device, metrics = _prepare(options, registry)
+    device, metrics, settings = _prepare(options, registry)
     started, clock = now(), time.perf_counter()
     run_id = options.run_id or _run_id(method.name)
     out_dir = Path(options.output_dir) / run_id
@@ -113,9 +123,9 @@ def run_method(
         "distribution": plugin.distribution,
         "parameters": resolved,
     }
-    document["config"] = _config(options, method.name, resolved)
-    benchmark = load_benchmark(options.benchmark, options.benchmark_options)
-    _describe_run(document, benchmark, options, device, registry, metrics, [plugin])
+    document["config"] = _config(options, method.name, resolved, settings)
+    benchmark = _load_for(options, settings)
+    _describe_run(document, benchmark, options, settings, device, registry, metrics, [plugin])
     budget = Budget(options.budget, len(benchmark.split("forget")))
     document["budget"] = budget.to_json()
     try:
@@ -129,11 +139,22 @@ def run_method(
         method_seconds = time.perf_counter() - method_clock
         document["budget"] = budget.to_json()
         unlearned = checked_model(returned, shapes)
-        model_path = save_local_dir(unlearned.cpu(), student.config, out_dir / MODEL_DIR)
+        record = training_record(benchmark, settings.protocol, settings.seed, document["method"])
+        model_path = save_local_dir(
+            unlearned.cpu(),
+            student.config,
+            out_dir / MODEL_DIR,
+            {TRAINING_RECORD: json.dumps(record, indent=2, sort_keys=True)},
+        )
         evaluated = load_clip(model_path)
         document["models"]["evaluated"] = _model_record(evaluated, f"local:{model_path}", None)
+        document["evaluation"]["retain_isolation"] = {
+            "status": "guaranteed",
+            "overlapping_captions": 0,
+            "reason": "the method trained on the retain split of this very evaluation",
+        }
         evaluation_clock = time.perf_counter()
-        _evaluate_into(document, evaluated, benchmark, metrics, options, device, registry)
+        _evaluate_into(document, evaluated, benchmark, metrics, options, settings, device, registry)
         document["cost"] = _cost(
             clock, budget, method_seconds, time.perf_counter() - evaluation_clock
         )
@@ -150,28 +171,48 @@ def evaluate_checkpoint(
     """Evaluate any checkpoint (``local-dir:`` folder or state-dict file) on the benchmark."""
     options = options or RunOptions()
     registry = registry or load_plugins()
-    device, metrics = _prepare(options, registry)
+    device, metrics, settings = _prepare(options, registry)
     started, clock = now(), time.perf_counter()
     run_id = options.run_id or _run_id(f"evaluate-{Path(str(checkpoint)).name}")
     out_dir = Path(options.output_dir) / run_id
     document = base_document("evaluate", run_id, started)
     document["method"] = None
-    document["config"] = _config(options, None, None)
-    benchmark = load_benchmark(options.benchmark, options.benchmark_options)
+    document["config"] = _config(options, None, None, settings)
+    benchmark = _load_for(options, settings)
     architecture = benchmark.models["compromised"].architecture or _architecture_of(benchmark)
     evaluated = load_clip(checkpoint, architecture=architecture)
     _check_finite(evaluated.model, f"checkpoint {checkpoint}")
-    _describe_run(document, benchmark, options, device, registry, metrics, [])
+    _describe_run(document, benchmark, options, settings, device, registry, metrics, [])
     document["models"]["evaluated"] = _model_record(evaluated, f"local:{checkpoint}", None)
     document["budget"] = None
     document["seeds"]["run"] = None
-    _evaluate_into(document, evaluated, benchmark, metrics, options, device, registry)
+    document["evaluation"]["retain_isolation"] = _isolation_of(
+        document, Path(str(checkpoint).removeprefix("local-dir:")), benchmark, settings
+    )
+    _evaluate_into(document, evaluated, benchmark, metrics, options, settings, device, registry)
     document["cost"] = _cost(clock, None, 0.0, time.perf_counter() - clock)
     document["finished_at"] = now()
     return RunOutcome(document, write_result(out_dir / RESULT_FILE, document))
 
 
-def _prepare(options: RunOptions, registry: Registry) -> tuple[torch.device, list[Metric]]:
+def _isolation_of(
+    document: dict[str, Any], checkpoint: Path, benchmark: Benchmark, settings: EvaluationSettings
+) -> dict[str, Any]:
+    evaluated = document["models"]["evaluated"]["sha256"]
+    for role in ("compromised", "clean"):
+        if evaluated == document["models"][role]["sha256"]:
+            return {
+                "status": "guaranteed",
+                "overlapping_captions": 0,
+                "reason": f"the evaluated weights are the benchmark's {role} model, "
+                "which no method trained",
+            }
+    return check_isolation(checkpoint, benchmark, settings.protocol, settings.seed)
+
+
+def _prepare(
+    options: RunOptions, registry: Registry
+) -> tuple[torch.device, list[Metric], EvaluationSettings]:
     device = resolve_device(options.device)
     check_precision(options.precision, device)
     metrics = registry.select_metrics(options.metrics)
@@ -182,13 +223,26 @@ def _prepare(options: RunOptions, registry: Registry) -> tuple[torch.device, lis
         )
     if options.batch_size is not None and options.batch_size < 1:
         raise ParameterError(f"batch size {options.batch_size} must be at least 1")
-    return device, metrics
+    protocol = registry.protocol(options.protocol)
+    seed = options.evaluation.seed
+    if not 0 <= seed < 2**32 - 1000:
+        raise ParameterError(
+            f"evaluation seed {seed} is out of range", "use a seed between 0 and 2**32 - 1001"
+        )
+    return device, metrics, replace(options.evaluation, protocol=protocol)
+
+
+def _load_for(options: RunOptions, settings: EvaluationSettings) -> Benchmark:
+    """The benchmark, with the retain split methods may read under these settings."""
+    benchmark = load_benchmark(options.benchmark, options.benchmark_options)
+    return with_method_retain(benchmark, settings.protocol, settings.seed)
 
 
 def _describe_run(
     document: dict[str, Any],
     benchmark: Benchmark,
     options: RunOptions,
+    settings: EvaluationSettings,
     device: torch.device,
     registry: Registry,
     metrics: list[Metric],
@@ -196,7 +250,7 @@ def _describe_run(
 ) -> None:
     records = [registry.plugin_of("metric", m.key) for m in metrics] + extra_plugins
     document["plugins"] = plugins_involved(records)
-    document["seeds"] = {"run": options.seed, "evaluation": options.evaluation.seed}
+    document["seeds"] = {"run": options.seed, "evaluation": settings.seed}
     document["environment"] = environment(str(device), options.precision)
     document["benchmark"] = benchmark.describe()
     document["models"] = {
@@ -210,7 +264,7 @@ def _describe_run(
         for role, src in benchmark.models.items()
     }
     document["models"]["evaluated"] = None
-    document["evaluation"] = options.evaluation.to_json()
+    document["evaluation"] = settings.to_json()
     document["metrics"] = {}
     document["cost"] = {"wall_seconds": 0.0}
 
@@ -221,13 +275,15 @@ def _evaluate_into(
     benchmark: Benchmark,
     metrics: list[Metric],
     options: RunOptions,
+    settings: EvaluationSettings,
     device: torch.device,
     registry: Registry,
 ) -> None:
-    settings = options.evaluation
     images = ImageCache() if options.image_cache else None
     hashes = {role: document["models"][role]["sha256"] for role in ("clean", "compromised")}
-    references, cache_info = _references(benchmark, metrics, options, device, hashes, images)
+    references, cache_info = _references(
+        benchmark, metrics, options, settings, device, hashes, images
+    )
     engine = _engine(evaluated, options, device, "evaluated", images, benchmark)
     records = evaluate_metrics(EvaluationContext(benchmark, engine, settings), metrics)
     document["evaluation"]["reference_cache"] = cache_info
@@ -249,6 +305,7 @@ def _references(
     benchmark: Benchmark,
     metrics: list[Metric],
     options: RunOptions,
+    settings: EvaluationSettings,
     device: torch.device,
     hashes: dict[str, str],
     images: ImageCache | None,
@@ -258,7 +315,7 @@ def _references(
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for role in ("clean", "compromised"):
         keys = {
-            m.key: cache_key(hashes[role], m, benchmark, options.evaluation, options.precision)
+            m.key: cache_key(hashes[role], m, benchmark, settings, options.precision)
             for m in metrics
         }
 
@@ -266,8 +323,7 @@ def _references(
             loaded = load_clip(*model_args(benchmark, role))
             engine = _engine(loaded, options, device, role, images, benchmark)
             return evaluate_metrics(
-                EvaluationContext(benchmark, engine, options.evaluation),
-                [by_key[k] for k in missing],
+                EvaluationContext(benchmark, engine, settings), [by_key[k] for k in missing]
             )
 
         out[role] = cache.get_or_compute(keys, compute)
@@ -283,15 +339,15 @@ def reference_records(
     also returns the reference cache's hits and misses (misses = metric results computed).
     """
     registry = registry or load_plugins()
-    device, metrics = _prepare(options, registry)
-    benchmark = load_benchmark(options.benchmark, options.benchmark_options)
+    device, metrics, settings = _prepare(options, registry)
+    benchmark = _load_for(options, settings)
     hashes = {role: _sha_of(benchmark.models[role].path) for role in ("clean", "compromised")}
     images = ImageCache() if options.image_cache else None
-    references, counts = _references(benchmark, metrics, options, device, hashes, images)
+    references, counts = _references(benchmark, metrics, options, settings, device, hashes, images)
     records = {}
     for role in ("clean", "compromised"):
         for metric in metrics:
-            key = cache_key(hashes[role], metric, benchmark, options.evaluation, options.precision)
+            key = cache_key(hashes[role], metric, benchmark, settings, options.precision)
             records[key] = references[role][metric.key]
     return records, counts
 
@@ -411,11 +467,18 @@ def _cost(
 
 
 def _config(
-    options: RunOptions, method: str | None, parameters: dict[str, Any] | None
+    options: RunOptions,
+    method: str | None,
+    parameters: dict[str, Any] | None,
+    settings: EvaluationSettings,
 ) -> dict[str, Any]:
+    protocol = settings.protocol
+    assert protocol is not None  # resolved by _prepare
     return {
         "method": method,
         "parameters": parameters,
+        # by name when chosen by name; a protocol from a file is recorded whole
+        "protocol": protocol.name if options.protocol == protocol.name else protocol.to_json(),
         "benchmark": options.benchmark,
         "benchmark_options": {k: str(v) for k, v in options.benchmark_options.items()},
         "metrics": list(options.metrics) if options.metrics else None,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Literal
 
 import pluggy
@@ -26,11 +27,24 @@ from harness import hookspecs
 from harness.errors import PluginError, UnknownNameError
 from harness.method import Method
 from harness.metric import Metric
+from harness.protocol import (
+    DEFAULT_PROTOCOL,
+    EvaluationProtocol,
+    load_protocol_file,
+    protocol_from_json,
+)
 from harness.versions import PLUGIN_API_VERSION, __version__
 
 ENTRY_POINT_GROUP = "salmu_harness"
 PLUGINS_ENV_VAR = "SALMU_HARNESS_PLUGINS"
 BUILTIN_PLUGINS = ("harness.builtin.salmubench_metrics",)
+#: hook -> the kind of thing its register() callback takes
+HOOK_KINDS = (
+    ("register_methods", "method"),
+    ("register_metrics", "metric"),
+    ("register_protocols", "protocol"),
+)
+_TYPES: dict[str, type] = {"method": Method, "metric": Metric, "protocol": EvaluationProtocol}
 
 
 @dataclass
@@ -45,6 +59,7 @@ class PluginRecord:
     error: str | None = None
     methods: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
+    protocols: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +71,7 @@ class PluginRecord:
             "error": self.error,
             "methods": sorted(self.methods),
             "metrics": sorted(self.metrics),
+            "protocols": sorted(self.protocols),
         }
 
 
@@ -66,6 +82,7 @@ class Registry:
     plugins: dict[str, PluginRecord] = field(default_factory=dict)
     methods: dict[str, tuple[Method, PluginRecord]] = field(default_factory=dict)
     metrics: dict[str, tuple[Metric, PluginRecord]] = field(default_factory=dict)
+    protocols: dict[str, tuple[EvaluationProtocol, PluginRecord]] = field(default_factory=dict)
     conflicts: dict[str, list[PluginRecord]] = field(default_factory=dict)
 
     def method(self, name: str) -> Method:
@@ -88,6 +105,20 @@ class Registry:
         known = list(self.metrics) + [m.name for m, _ in self.metrics.values()]
         raise UnknownNameError("metric", key, known)
 
+    def protocol(self, spec: str | Mapping[str, Any] | None = None) -> EvaluationProtocol:
+        """The protocol named ``spec`` (default: ``official``), read from a protocol file when
+        ``spec`` is a path, or built from a protocol document when it is a mapping."""
+        spec = DEFAULT_PROTOCOL if spec is None else spec
+        if isinstance(spec, Mapping):
+            return protocol_from_json(dict(spec), "the configured protocol")
+        self._raise_if_conflicted("protocol", spec)
+        if spec in self.protocols:
+            return self.protocols[spec][0]
+        if spec.endswith((".json", ".yaml", ".yml")) or os.sep in spec or Path(spec).is_file():
+            return load_protocol_file(Path(spec))
+        self._raise_if_broken("protocol", spec)
+        raise UnknownNameError("protocol", spec, self.protocols)
+
     def select_metrics(self, keys: Iterable[str] | None = None) -> list[Metric]:
         """The metrics to evaluate: the given keys or names, or every installed metric."""
         if keys is None:
@@ -98,9 +129,11 @@ class Registry:
             selected[metric.key] = metric
         return list(selected.values())
 
-    def plugin_of(self, kind: Literal["method", "metric"], name: str) -> PluginRecord:
-        table = self.methods if kind == "method" else self.metrics
-        return table[name][1]
+    def plugin_of(self, kind: Literal["method", "metric", "protocol"], name: str) -> PluginRecord:
+        return self._table(kind)[name][1]
+
+    def _table(self, kind: str) -> dict[str, Any]:
+        return {"method": self.methods, "metric": self.metrics, "protocol": self.protocols}[kind]
 
     def _raise_if_conflicted(self, kind: str, name: str) -> None:
         key = f"{kind}:{name}"
@@ -143,7 +176,7 @@ def load_plugins(*, builtins: bool = True, third_party: bool = True) -> Registry
                 dist.version if dist else "(unknown)",
             )
             _import_and_register(manager, registry, record, entry_point.value)
-    for hook_name, kind in (("register_methods", "method"), ("register_metrics", "metric")):
+    for hook_name, kind in HOOK_KINDS:
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
             record = registry.plugins[impl.plugin_name]
             if record.status == "broken":
@@ -185,15 +218,16 @@ def _import_and_register(
 
 
 def _registrar(registry: Registry, record: PluginRecord, kind: str) -> Any:
-    def register(item: Method | Metric) -> None:
-        expected = Method if kind == "method" else Metric
+    def register(item: Method | Metric | EvaluationProtocol) -> None:
+        expected = _TYPES[kind]
         if not isinstance(item, expected):
             raise PluginError(
                 f"register() in register_{kind}s expects a harness.{expected.__name__}"
             )
-        _check_api(item, record)
-        name = item.name if isinstance(item, Method) else item.key
-        table: dict[str, Any] = registry.methods if kind == "method" else registry.metrics
+        if not isinstance(item, EvaluationProtocol):
+            _check_api(item, record)
+        name = item.key if isinstance(item, Metric) else item.name
+        table = registry._table(kind)
         conflict_key = f"{kind}:{name}"
         if conflict_key in registry.conflicts:
             registry.conflicts[conflict_key].append(record)
@@ -201,7 +235,7 @@ def _registrar(registry: Registry, record: PluginRecord, kind: str) -> Any:
             registry.conflicts[conflict_key] = [table.pop(name)[1], record]
         else:
             table[name] = (item, record)
-        (record.methods if kind == "method" else record.metrics).append(name)
+        getattr(record, f"{kind}s").append(name)
 
     return register
 
@@ -228,6 +262,9 @@ def _mark_broken(registry: Registry, record: PluginRecord, error: str) -> None:
     for key in record.metrics:
         if registry.metrics.get(key, (None, None))[1] is record:
             del registry.metrics[key]
+    for name in record.protocols:
+        if registry.protocols.get(name, (None, None))[1] is record:
+            del registry.protocols[name]
 
 
 def _describe(exc: BaseException) -> str:

@@ -6,6 +6,8 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.protocol import recorded_identity
+
 HEADERS = ("key", "metric", "better", "value", "95% CI", "Clean", "Compromised", "score")
 
 
@@ -47,9 +49,10 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
         if method
         else f"evaluation of {document['models']['evaluated']['id']}"
     )
+    protocol = recorded_identity(document["evaluation"])
     lines = [
-        f"{title} on {document['benchmark']['name']} ({document['benchmark']['revision']})"
-        f"  status: {document['status']}"
+        f"{title} on {document['benchmark']['name']} ({document['benchmark']['revision']}), "
+        f"protocol {protocol['name']} v{protocol['version']}  status: {document['status']}"
     ]
     if document["status"] == "failed":
         lines.append(f"error: {document['error']['message']}")
@@ -65,13 +68,17 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
         elif metric.get("status") == "failed":
             lines.append(f"{key} {metric['name']} FAILED: {metric['error']}")
     lines.extend(diagnosis_lines(document.get("diagnosis")))
+    isolation = document["evaluation"].get("retain_isolation")
+    if isolation and isolation["status"] != "guaranteed":
+        lines.append(f"warning: RetFail isolation {isolation['status']}: {isolation['reason']}")
     budget = document.get("budget")
     if budget:
         lines.append(
             f"budget {budget['multiple']:g}x: {budget['used_samples']}/{budget['limit_samples']} "
             f"samples, {budget['optimizer_steps']} optimizer steps"
         )
-    lines.append(f"wall time {document['cost']['wall_seconds']:.1f} s")
+    if document["cost"].get("wall_seconds") is not None:
+        lines.append(f"wall time {document['cost']['wall_seconds']:.1f} s")
     return "\n".join(lines)
 
 

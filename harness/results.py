@@ -90,7 +90,7 @@ def error_record(exc: BaseException) -> dict[str, Any]:
     return {"type": type(exc).__name__, "message": str(exc), "hint": None}
 
 
-def base_document(kind: str, run_id: str, started_at: str) -> dict[str, Any]:
+def base_document(kind: str, run_id: str, started_at: str | None) -> dict[str, Any]:
     """The fields every result starts with."""
     return {
         "schema_version": RESULT_SCHEMA_VERSION,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.protocol import recorded_identity
 from harness.validation import validate_file
 
 
@@ -45,15 +46,42 @@ class ResultSet:
     basis: dict[str, Any] = field(default_factory=dict)
 
 
+#: what an imported result's basis holds where its file says nothing: compatible with anything
+UNKNOWN = "(unknown)"
+
+
 def comparability(document: dict[str, Any]) -> dict[str, Any]:
     """What must be equal for two results to share a table."""
+    basis = _basis(document)
+    if document["kind"] == "imported":
+        evaluation = basis["evaluation"]
+        basis.update(splits=UNKNOWN, genknow=UNKNOWN, references=UNKNOWN)
+        basis["revision"] = basis["revision"] or UNKNOWN
+        evaluation.update(bootstrap=UNKNOWN, precision=UNKNOWN)
+    return basis
+
+
+def compatible(basis: Any, other: Any) -> bool:
+    """Equal, where an :data:`UNKNOWN` part (of an imported result) matches anything."""
+    if UNKNOWN in (basis, other):
+        return True
+    if isinstance(basis, dict) and isinstance(other, dict):
+        return set(basis) == set(other) and all(compatible(basis[k], other[k]) for k in basis)
+    return bool(basis == other)
+
+
+def _basis(document: dict[str, Any]) -> dict[str, Any]:
     benchmark = document["benchmark"]
     return {
         "benchmark": benchmark["name"],
         "revision": benchmark["revision"],
-        "splits": {name: split["sha256"] for name, split in benchmark["splits"].items()},
+        # the methods' retain split follows from the others, the protocol and the seed
+        "splits": {
+            name: split["sha256"] for name, split in benchmark["splits"].items() if name != "retain"
+        },
         "metrics": {key: metric["version"] for key, metric in document["metrics"].items()},
         "evaluation": {
+            "protocol": recorded_identity(document["evaluation"]),
             "seed": document["evaluation"]["seed"],
             "bootstrap": document["evaluation"]["bootstrap"],
             "precision": document["environment"]["precision"],
@@ -83,11 +111,13 @@ def load_results(paths: list[Path]) -> ResultSet:
         loaded.append((LoadedResult(Path(path), document), comparability(document)))
     if not loaded:
         return ResultSet([], excluded)
-    groups = Counter(json.dumps(basis, sort_keys=True) for _, basis in loaded)
+    # the group is chosen among fully known results; imported ones join where they fit
+    known = [basis for result, basis in loaded if result.document["kind"] != "imported"]
+    groups = Counter(json.dumps(basis, sort_keys=True) for basis in known or [b for _, b in loaded])
     chosen = json.loads(groups.most_common(1)[0][0])
     kept = []
-    for result, basis in loaded:
-        if basis == chosen:
+    for result, basis in sorted(loaded, key=lambda item: item[0].document["kind"] == "imported"):
+        if compatible(basis, chosen):
             kept.append(result)
         else:
             excluded.append(
@@ -98,14 +128,24 @@ def load_results(paths: list[Path]) -> ResultSet:
 
 def difference(basis: dict[str, Any], chosen: dict[str, Any]) -> str:
     """The first way ``basis`` differs from the group's, in words."""
-    if basis["benchmark"] != chosen["benchmark"] or basis["revision"] != chosen["revision"]:
+    if basis["benchmark"] != chosen["benchmark"] or not compatible(
+        basis["revision"], chosen["revision"]
+    ):
         return (
             f"benchmark {basis['benchmark']} revision {basis['revision']} "
             f"(the table uses {chosen['benchmark']} revision {chosen['revision']})"
         )
-    for name in sorted(set(basis["splits"]) | set(chosen["splits"])):
-        if basis["splits"].get(name) != chosen["splits"].get(name):
-            return f"split {name!r} has different content (sha256 differs)"
+    mine, theirs = basis["evaluation"]["protocol"], chosen["evaluation"]["protocol"]
+    if mine != theirs:
+        same_release = (mine["name"], mine["version"]) == (theirs["name"], theirs["version"])
+        return (
+            f"protocol {mine['name']} v{mine['version']} (the table uses {theirs['name']} "
+            f"v{theirs['version']}{', other choices' if same_release else ''})"
+        )
+    if not compatible(basis["splits"], chosen["splits"]):
+        for name in sorted(set(basis["splits"]) | set(chosen["splits"])):
+            if basis["splits"].get(name) != chosen["splits"].get(name):
+                return f"split {name!r} has different content (sha256 differs)"
     if basis["metrics"] != chosen["metrics"]:
         mine, theirs = basis["metrics"], chosen["metrics"]
         changed = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
@@ -114,8 +154,8 @@ def difference(basis: dict[str, Any], chosen: dict[str, Any]) -> str:
             for k in changed
         )
         return f"metric set or versions differ ({described})"
-    if basis.get("genknow") != chosen.get("genknow"):
+    if not compatible(basis.get("genknow"), chosen.get("genknow")):
         return f"GenKnow set {basis.get('genknow')} (the table uses {chosen.get('genknow')})"
-    if basis["evaluation"] != chosen["evaluation"]:
+    if not compatible(basis["evaluation"], chosen["evaluation"]):
         return f"evaluation settings {basis['evaluation']} (the table uses {chosen['evaluation']})"
     return "reference model weights differ (sha256)"

@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 RESULT_SCHEMA = "result.schema.json"
+PROTOCOL_SCHEMA = "protocol.schema.json"
 
 
 @cache

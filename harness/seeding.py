@@ -1,19 +1,36 @@
-"""Seeding every random number generator a run touches, and choosing the device."""
+"""Random number generators (the harness's dedicated ones, seeding the global ones) and
+choosing the device.
+
+torch is imported only by the functions that need it, so that light tools (``validate``) can
+use :func:`dedicated_rng` without it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from harness.errors import ParameterError
+
+if TYPE_CHECKING:
+    import torch
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
+def dedicated_rng(seed: int, purpose: str) -> np.random.Generator:
+    """A generator that depends only on ``seed`` and ``purpose``, never on global state."""
+    salt = int.from_bytes(hashlib.sha256(purpose.encode()).digest()[:8], "little")
+    return np.random.default_rng(np.random.SeedSequence([seed, salt]))
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's, numpy's and torch's global generators (CPU and every GPU)."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -21,6 +38,8 @@ def seed_everything(seed: int) -> None:
 
 def resolve_device(requested: str) -> torch.device:
     """``auto`` picks the first GPU when there is one; ``cuda[:N]`` must exist."""
+    import torch
+
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

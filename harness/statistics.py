@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.gallery import dedicated_rng
+from harness.seeding import dedicated_rng
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,33 @@ def bootstrap_ci(
     low, high = np.quantile(means, [alpha, 1 - alpha])
     point = float(data.mean())
     # the percentile interval of a mean always brackets it up to float rounding; make it exact
+    return (float(min(low, point)), float(max(high, point)))
+
+
+def bootstrap_ci_over_draws(
+    values: np.ndarray,
+    groups: Sequence[str | None] | None,
+    settings: BootstrapSettings,
+    purpose: str = "bootstrap-draws",
+) -> tuple[float, float]:
+    """Percentile interval of the mean when both the groups and a random draw vary.
+
+    ``values`` is [draws, rows]: row values under each of several equally likely draws (e.g.
+    RetFail galleries), draw 0 being the headline. Each resample takes groups with replacement
+    and one draw at random, so the interval covers both sources of variation.
+    """
+    data = np.asarray(values, dtype=np.float64)
+    labels = group_index(groups, data.shape[1])
+    n_groups = int(labels.max()) + 1
+    sums = np.stack([np.bincount(labels, weights=row, minlength=n_groups) for row in data])
+    counts = np.bincount(labels, minlength=n_groups).astype(np.float64)
+    rng = dedicated_rng(settings.seed, purpose)
+    draws = rng.integers(0, n_groups, size=(settings.resamples, n_groups))
+    chosen = rng.integers(0, len(data), size=settings.resamples)
+    means = sums[chosen[:, None], draws].sum(axis=1) / counts[draws].sum(axis=1)
+    alpha = (1 - settings.level) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    point = float(data[0].mean())
     return (float(min(low, point)), float(max(high, point)))
 
 

@@ -74,10 +74,18 @@ def _key(document: dict[str, Any], key: str, metric: dict[str, Any], role: str, 
         {s: splits[s]["sha256"] for s in metric["splits"] if s in splits},
         (benchmark["name"], benchmark["revision"]),
         (genknow["name"], genknow["rows"]) if genknow else None,
-        {"seed": document["evaluation"]["seed"], "bootstrap": document["evaluation"]["bootstrap"]},
+        _settings(document["evaluation"]),
         document["harness"]["version"],
         document["environment"]["precision"],
     )
+
+
+def _settings(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The evaluation settings as the reference cache key holds them (see EvaluationSettings)."""
+    settings = {"seed": evaluation["seed"], "bootstrap": evaluation["bootstrap"]}
+    if "protocol" in evaluation:
+        settings["protocol"] = evaluation["protocol"]
+    return settings
 
 
 def _cached(path: Path) -> dict[str, Any] | None:

@@ -16,12 +16,13 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from harness.schema_loader import RESULT_SCHEMA, load_schema
+from harness.schema_loader import PROTOCOL_SCHEMA, RESULT_SCHEMA, load_schema
 from harness.scoring import normalised_score
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -110,6 +111,11 @@ def validator() -> Any:
     return _validator
 
 
+@cache
+def _protocol_validator() -> Any:
+    return jsonschema.Draft202012Validator(load_schema(PROTOCOL_SCHEMA))
+
+
 def validate_file(path: Path) -> list[Problem]:
     """Every problem of the result file at ``path`` (empty when it is valid)."""
     name = str(path)
@@ -143,8 +149,14 @@ def validate_text(text: str, name: str = "<document>") -> list[Problem]:
     try:
         document = json.loads(text, parse_constant=constant, parse_float=finite_or_flagged)
     except json.JSONDecodeError as exc:
-        # a string that never closes runs to the end of the file: truncated there too
-        truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        # a string that never closes runs to the end of the file, and a number cut short
+        # ("0.") fails on its last characters: truncated there too
+        end = text.rstrip()
+        truncated = (
+            exc.pos >= len(end)
+            or exc.msg.startswith("Unterminated string")
+            or (not end.endswith("}") and len(end) - exc.pos <= 32)
+        )
         hint = " (the file is truncated)" if truncated else ""
         return [
             Problem(
@@ -202,6 +214,11 @@ def semantic_problems(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "$.status", "a failed result must carry an error"
     if document["status"] == "ok" and document["models"]["evaluated"] is None:
         yield "$.models.evaluated", "a successful result must name the evaluated model"
+    protocol = document["evaluation"].get("protocol")
+    if protocol is not None:
+        for error in _protocol_validator().iter_errors(protocol):
+            where = "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error.path)
+            yield f"$.evaluation.protocol{where}", f"not a valid protocol: {error.message}"
     for key, metric in document["metrics"].items():
         base = _child("$.metrics", key)
         bounds = metric.get("bounds")

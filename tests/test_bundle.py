@@ -26,6 +26,7 @@ def test_a_bundle_holds_config_versions_and_a_manifest_of_every_file(bundle: Pat
         "config.json",
         "model/open_clip_config.json",
         "model/open_clip_model.safetensors",
+        "model/salmu_training.json",
         "result.json",
         "versions.txt",
     ]
@@ -37,13 +38,15 @@ def test_a_bundle_holds_config_versions_and_a_manifest_of_every_file(bundle: Pat
     config = json.loads((bundle / "config.json").read_text())
     assert config["method"] == "finetune" and config["parameters"]["lr"] == 1e-4
     assert config["evaluation"]["bootstrap"]["resamples"] == 1000
+    assert config["protocol"] == "official"
 
 
 def test_an_intact_bundle_verifies_with_identical_numbers(bundle: Path) -> None:
     report = verify_bundle(bundle, show_progress=False, num_workers=0)
     assert report.ok, report.problems
-    assert report.evaluated and report.files_checked == 5
-    assert report.numbers_compared == 33  # 10 metrics x (value + extra values) x 3 models
+    assert report.evaluated and report.files_checked == 6
+    # 3 models x (10 values + RetFail's r_at_1 and gallery_std)
+    assert report.numbers_compared == 36
     assert report.largest_difference == 0.0
 
 
@@ -104,3 +107,13 @@ def test_a_malformed_manifest_is_a_problem_not_a_crash(bundle: Path) -> None:
     (bundle / MANIFEST).write_text(json.dumps({"files": ["result.json"]}))
     problems, checked = check_manifest(bundle)
     assert checked == 0 and "this is not a bundle" in problems[0]
+
+
+def test_a_bundle_from_before_protocols_is_not_re_evaluated(bundle: Path) -> None:
+    document = json.loads((bundle / "result.json").read_text())
+    del document["evaluation"]["protocol"]
+    (bundle / "result.json").write_text(json.dumps(document))
+    write_bundle(bundle, document, ["salmu-baselines"])
+    report = verify_bundle(bundle, show_progress=False, num_workers=0)
+    assert not report.evaluated
+    assert any("before evaluation protocols existed" in p for p in report.problems)

@@ -112,7 +112,17 @@ def test_incomparable_failed_and_repeated_results_are_left_out(
     failed["metrics"] = {}
     repeated = copy.deepcopy(compared_results[2].document)
     repeated["finished_at"] = "2000-01-01T00:00:00+00:00"
-    extra = {"revision.json": other_revision, "failed.json": failed, "old.json": repeated}
+    legacy = copy.deepcopy(compared_results[0].document)
+    del legacy["evaluation"]["protocol"]  # as written before protocols existed
+    variant = copy.deepcopy(compared_results[0].document)
+    variant["evaluation"]["protocol"]["choices"]["retfail"]["ties"] = "half"
+    extra = {
+        "revision.json": other_revision,
+        "failed.json": failed,
+        "old.json": repeated,
+        "legacy.json": legacy,
+        "variant.json": variant,
+    }
     for name, doc in extra.items():
         (tmp_path / name).write_text(json.dumps(doc))
     (tmp_path / "junk.json").write_text("{")
@@ -123,6 +133,11 @@ def test_incomparable_failed_and_repeated_results_are_left_out(
     assert reasons["failed.json"] == "failed run: boom"
     assert reasons["old.json"].startswith("seed 2 repeated")
     assert reasons["junk.json"].startswith("invalid:")
+    assert "protocol salmu-harness v1 (the table uses official v1)" in reasons["legacy.json"]
+    assert (
+        "protocol official v1 (the table uses official v1, other choices)"
+        in (reasons["variant.json"])
+    )
     assert [len(r.seeds) for r in board.rows] == [3] * len(COMPARED_METHODS)
 
 

@@ -154,3 +154,60 @@ def test_compile_is_opt_in_and_reaches_the_training_loop(
     # the training loop's model, then the evaluated model's image encoder
     assert isinstance(compiled[0], torch.nn.Module)
     assert [getattr(c, "__name__", None) for c in compiled[1:]] == ["encode_image"]
+
+
+def test_results_and_models_record_the_protocol_and_the_isolation(finetune_outcome) -> None:
+    document = finetune_outcome.document
+    assert document["evaluation"]["protocol"]["name"] == "official"
+    assert document["config"]["protocol"] == "official"
+    assert document["evaluation"]["retain_isolation"]["status"] == "guaranteed"
+    record = json.loads((finetune_outcome.model_path / "salmu_training.json").read_text())
+    assert record["protocol"] == document["evaluation"]["protocol"]
+    assert record["evaluation_seed"] == 42
+    assert record["retain"] == document["benchmark"]["splits"]["retain"]
+    rows = document["benchmark"]["splits"]["retain"]["rows"]
+    assert f": {rows} of " in document["benchmark"]["details"]["method_retain_split"]
+
+
+def test_evaluate_says_whether_the_gallery_was_withheld_from_the_method(
+    finetune_outcome, mini_root: Path, tmp_path: Path
+) -> None:
+    from harness.evaluation import EvaluationSettings
+    from harness.report import render
+
+    model = finetune_outcome.model_path
+    same = evaluate_checkpoint(model, options(mini_root, tmp_path))
+    assert same.document["evaluation"]["retain_isolation"]["status"] == "guaranteed"
+    other = evaluate_checkpoint(
+        model, options(mini_root, tmp_path, evaluation=EvaluationSettings(seed=7))
+    )
+    isolation = other.document["evaluation"]["retain_isolation"]
+    assert isolation["status"] == "overlap" and isolation["overlapping_captions"] > 0
+    assert isolation["trained_with"]["evaluation_seed"] == 42
+    assert "warning: RetFail isolation overlap" in render(other.document)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    for name in ("open_clip_config.json", "open_clip_model.safetensors"):
+        (foreign / name).write_bytes((model / name).read_bytes())
+    unknown = evaluate_checkpoint(foreign, options(mini_root, tmp_path))
+    assert unknown.document["evaluation"]["retain_isolation"]["status"] == "unknown"
+    assert "no training record" in render(unknown.document)
+    # the same weights give the same numbers, whatever is known of their training
+    assert unknown.document["metrics"]["1.1"]["value"] == same.document["metrics"]["1.1"]["value"]
+
+
+def test_the_protocol_changes_the_numbers_and_is_recorded(
+    finetune_outcome, mini_root: Path, tmp_path: Path
+) -> None:
+    model = finetune_outcome.model_path
+    harness_protocol = evaluate_checkpoint(
+        model, options(mini_root, tmp_path, protocol="salmu-harness")
+    ).document
+    assert harness_protocol["evaluation"]["protocol"]["version"] == "2"
+    details = harness_protocol["metrics"]["1.3"]["details"]
+    assert details["protocol"].startswith("out-of-fold over GroupKFold")
+    official = finetune_outcome.document
+    assert official["metrics"]["1.3"]["details"]["protocol"].startswith("stratified 50/50")
+    assert harness_protocol["metrics"]["1.2"]["value"] == official["metrics"]["1.2"]["value"]
+    with pytest.raises(UnknownNameError, match="did you mean 'official'"):
+        evaluate_checkpoint(model, options(mini_root, tmp_path, protocol="oficial"))

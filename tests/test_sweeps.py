@@ -51,6 +51,11 @@ def test_trials_are_the_product_and_their_keys_are_stable(tmp_path, baselines_re
     changed["benchmark_options"] = {"scale": "default"}
     other = expand_trials(load_sweep(write(tmp_path, changed)), baselines_registry)
     assert not {t.key for t in other} & {t.key for t in trials}
+    assert sweep.protocol == "official" and sweep.run_settings()["protocol"] == "official"
+    harness_protocol = expand_trials(
+        load_sweep(write(tmp_path, {**SWEEP, "protocol": "salmu-harness"})), baselines_registry
+    )
+    assert not {t.key for t in harness_protocol} & {t.key for t in trials}
 
 
 def test_invalid_sweep_files_say_where(tmp_path, baselines_registry) -> None:

@@ -102,3 +102,14 @@ def test_overflowing_numbers_extra_references_and_missing_models_are_rejected(do
     unnamed = copy.deepcopy(document)
     unnamed["models"]["evaluated"] = None
     assert [p.path for p in validate_document(unnamed)] == ["$.models.evaluated"]
+
+
+@pytest.mark.parametrize("cut", ['{"a": 0.', '{"a": -', '{"a": 1e', '{"a": [1, 2', '{"a": tru'])
+def test_a_file_cut_inside_a_token_is_called_truncated(tmp_path: Path, cut: str) -> None:
+    problems = validate_file(write(tmp_path, cut))
+    assert len(problems) == 1 and "(the file is truncated)" in problems[0].message, problems
+
+
+def test_a_complete_file_with_a_syntax_error_is_not_called_truncated(tmp_path: Path) -> None:
+    problems = validate_file(write(tmp_path, '{"a": 1,, "b": 2}'))
+    assert "truncated" not in problems[0].message

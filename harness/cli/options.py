@@ -52,6 +52,13 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Benchmark setting, e.g. dataset=PATH or imagenet=PATH (repeatable).",
         ),
         click.option(
+            "--protocol",
+            default=None,
+            show_default="official",
+            metavar="NAME|FILE",
+            help="Evaluation protocol: a name from `salmu-harness protocols` or a protocol file.",
+        ),
+        click.option(
             "--metrics",
             default=None,
             metavar="KEYS",
@@ -143,6 +150,7 @@ def merged_settings(config: dict[str, Any], cli: dict[str, Any]) -> dict[str, An
         "compile",
         "evaluation",
         "image_cache",
+        "protocol",
     }
     unknown = sorted(set(config) - known)
     if unknown:
@@ -179,6 +187,7 @@ def run_options(settings: dict[str, Any], quiet: bool) -> Any:
         show_progress=not quiet,
         diagnosis=diagnosis_rules(settings.get("rules")),
         evaluation=evaluation_settings(settings.get("evaluation")),
+        protocol=settings.get("protocol") or defaults.protocol,
         image_cache=bool(not settings.get("no_image_cache") and settings.get("image_cache", True)),
         compile=bool(settings.get("compile")),
     )

@@ -54,6 +54,7 @@ class Sweep:
     benchmark: str = "mini"
     benchmark_options: dict[str, Any] = field(default_factory=dict)
     metrics: list[str] | None = None
+    protocol: str | dict[str, Any] = "official"
     seeds: list[int] = field(default_factory=lambda: [0])
     budgets: list[float] = field(default_factory=lambda: [5.0])
     device: str = "auto"
@@ -73,6 +74,7 @@ class Sweep:
             "benchmark": self.benchmark,
             "benchmark_options": self.benchmark_options,
             "metrics": self.metrics,
+            "protocol": self.protocol,
             "device": self.device,
             "precision": self.precision,
         }
@@ -98,6 +100,7 @@ def load_sweep(path: Path) -> Sweep:
         "benchmark",
         "benchmark_options",
         "metrics",
+        "protocol",
         "device",
         "precision",
         "seed",

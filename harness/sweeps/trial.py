@@ -20,6 +20,7 @@ def sweep_options(settings: dict[str, Any], **extra: Any) -> RunOptions:
         benchmark=settings["benchmark"],
         benchmark_options=dict(settings.get("benchmark_options") or {}),
         metrics=settings.get("metrics"),
+        protocol=settings.get("protocol", "official"),
         device=settings.get("device", "auto"),
         precision=settings.get("precision", "fp32"),
         show_progress=False,

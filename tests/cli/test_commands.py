@@ -153,3 +153,27 @@ def test_config_files_must_parse_to_a_mapping(tmp_path: Path) -> None:
     broken.write_text("{")
     result = invoke("evaluate", str(tmp_path), "--config", str(broken))
     assert result.exit_code == 2 and "cannot be parsed" in result.output
+
+
+def test_protocols_lists_both_and_explains_each_choice(tmp_path: Path) -> None:
+    listed = json.loads(invoke("protocols", "--json").output)
+    assert [p["name"] for p in listed] == ["official", "salmu-harness"]
+    table = invoke("protocols")
+    assert table.exit_code == 0 and "retfail.ties" in table.output
+    assert "official v1 (default, salmu-harness)" in table.output
+    shown = invoke("protocols", "official")
+    assert "quoted" in shown.output and "unknown" in shown.output and "inferred" in shown.output
+    wrong = invoke("protocols", "oficial")
+    assert wrong.exit_code == 2 and "did you mean 'official'" in wrong.output
+    document = listed[0]
+    document["choices"]["retfail"]["ties"] = "sometimes"
+    bad = tmp_path / "bad-protocol.json"
+    bad.write_text(json.dumps(document))
+    refused = invoke("protocols", str(bad))
+    assert refused.exit_code == 2
+    assert "is not a valid evaluation protocol: at choices.retfail.ties" in refused.output
+    document["choices"]["retfail"]["ties"] = "half"
+    document["name"] = "my-protocol"
+    good = tmp_path / "my-protocol.json"
+    good.write_text(json.dumps(document))
+    assert "my-protocol v1 (file)" in invoke("protocols", str(good)).output

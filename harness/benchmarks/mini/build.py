@@ -20,9 +20,11 @@ from harness.benchmarks.local import MANIFEST
 from harness.benchmarks.mini.dataset import GENERATOR_VERSION, SCALES, write_mini_dataset
 from harness.benchmarks.mini.training import RECIPES, TRAINING_VERSION, train_pair
 from harness.errors import BenchmarkError
-from harness.gallery import DISTRACTORS_PER_SPLIT
 from harness.progress import QUIET_ENV_VAR, progress_bar
 from harness.storage import cache_dir, staged_folder
+
+#: the official RetFail gallery's distractors per split (recorded in the manifest)
+DISTRACTORS_PER_SPLIT = 1000
 
 DEFAULT_SCALE = "default"
 DEFAULT_SEED = 0

@@ -23,8 +23,8 @@ import open_clip
 import torch
 
 from harness.benchmarks.hub_layout import quiet_datasets
-from harness.gallery import dedicated_rng
 from harness.models import create_architecture, save_local_dir
+from harness.seeding import dedicated_rng
 from harness.training import clip_loss, encode_pair, logit_scale_of, make_optimizer, warmup_cosine
 
 MODEL_CONFIG = Path(__file__).with_name("salmu-mini-vit.json")
