@@ -23,7 +23,7 @@ from harness.errors import (
 )
 from harness.hookspecs import hookimpl
 from harness.method import Method
-from harness.metric import Metric, MetricOutcome, SkipMetric
+from harness.metric import Metric, MetricOutcome, MetricSuite, SkipMetric, Withheld
 from harness.protocol import EvaluationProtocol, protocol_from_json
 from harness.versions import PLUGIN_API_VERSION, RESULT_SCHEMA_VERSION, __version__
 
@@ -31,15 +31,17 @@ _LAZY = {
     "RunContext": "harness.context",
     "Batch": "harness.context",
     "SplitView": "harness.context",
-    "Budget": "harness.budget",
-    "EvaluationContext": "harness.evaluation",
-    "RunOptions": "harness.pipeline",
-    "RunOutcome": "harness.pipeline",
-    "run_method": "harness.pipeline",
-    "evaluate_checkpoint": "harness.pipeline",
+    "Budget": "harness.run.budget",
+    "EvaluationContext": "harness.evaluation.context",
+    "RunOptions": "harness.run.settings",
+    "RunOutcome": "harness.run.pipeline",
+    "run_method": "harness.run.pipeline",
+    "evaluate_checkpoint": "harness.run.pipeline",
     "load_plugins": "harness.plugins",
     "load_benchmark": "harness.benchmarks",
-    "validate_file": "harness.validation",
+    "BenchmarkLoader": "harness.benchmarks.loader",
+    "Benchmark": "harness.benchmarks.base",
+    "validate_file": "harness.results.validation",
     "training": "harness.training",
 }
 
@@ -54,12 +56,14 @@ __all__ = [
     "Method",
     "Metric",
     "MetricOutcome",
+    "MetricSuite",
     "NonFiniteModelError",
     "ParameterError",
     "PluginError",
     "ResultError",
     "SkipMetric",
     "UnknownNameError",
+    "Withheld",
     "__version__",
     "hookimpl",
     "protocol_from_json",

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from harness.benchmarks.base import Split
-from harness.budget import Budget
 from harness.progress import progress_bar
+from harness.run.budget import Budget
 
 
 @dataclass
@@ -62,7 +62,7 @@ class SplitView:
     def file_names(self) -> list[str]:
         return self._split.file_names
 
-    def rows(self, indices: Sequence[int]) -> Batch:
+    def rows(self, indices: Sequence[int] | np.ndarray) -> Batch:
         """The rows at ``indices`` as a batch, charged to the budget."""
         indices = [int(i) for i in indices]
         self._budget.charge(self.name, len(indices))
@@ -115,7 +115,7 @@ class RunContext:
 
     def rng(self, purpose: str = "method") -> np.random.Generator:
         """A numpy generator seeded from the run seed and ``purpose``."""
-        from harness.seeding import dedicated_rng
+        from harness.rng import dedicated_rng
 
         return dedicated_rng(self.seed, purpose)
 

@@ -24,12 +24,17 @@ class HarnessError(Exception):
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
 
 
+def close_matches(name: str, known: Iterable[str]) -> list[str]:
+    """The (at most three) known names closest to ``name``, for "did you mean" messages."""
+    return difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+
+
 class UnknownNameError(HarnessError):
     """A method, metric, benchmark or split name that is not installed."""
 
     def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
         known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        close = close_matches(name, known)
         message = f"unknown {kind} {name!r}"
         if close:
             message += f"; did you mean {', '.join(repr(c) for c in close)}?"

@@ -28,3 +28,13 @@ def register_metrics(register: Callable[..., None]) -> None:
 @hookspec
 def register_protocols(register: Callable[..., None]) -> None:
     """Register evaluation protocols by calling ``register(EvaluationProtocol(...))`` for each."""
+
+
+@hookspec
+def register_benchmarks(register: Callable[..., None]) -> None:
+    """Register benchmarks by calling ``register(harness.BenchmarkLoader(...))`` for each."""
+
+
+@hookspec
+def register_suites(register: Callable[..., None]) -> None:
+    """Register metric suites by calling ``register(harness.MetricSuite(...))`` for each."""

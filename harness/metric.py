@@ -1,16 +1,20 @@
-"""The declaration of a metric, and what its computation returns."""
+"""The declarations of metrics and metric suites, and what a metric's computation returns."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 from harness.errors import PluginError
 
 if TYPE_CHECKING:
-    from harness.evaluation import EvaluationContext
+    from harness.benchmarks.base import Benchmark
+    from harness.evaluation.context import EvaluationContext
+    from harness.protocol import EvaluationProtocol
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 Direction = Literal["lower", "higher"]
@@ -41,7 +45,8 @@ class MetricOutcome:
 
     value: float
     values: dict[str, float] = field(default_factory=dict)
-    per_row: dict[str, Sequence[float]] = field(default_factory=dict)
+    #: value name -> per-row numbers (a sequence or a numpy array)
+    per_row: dict[str, Sequence[float] | np.ndarray] = field(default_factory=dict)
     groups: Sequence[str | None] | None = None
     details: dict[str, Any] = field(default_factory=dict)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -84,3 +89,60 @@ class Metric:
     def summary(self) -> str:
         """The first line of the description."""
         return self.description.strip().splitlines()[0] if self.description.strip() else ""
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Rows of a benchmark's method-retain source that an evaluation reads, by file name or
+    caption: methods never receive them."""
+
+    file_names: frozenset[str] = frozenset()
+    texts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class MetricSuite:
+    """What a metric plugin declares about its metrics as a whole, for the parts of the harness
+    that read results across metrics.
+
+    ``forgetting`` and ``utility`` are the metric keys whose normalised scores summarise a
+    result (trade-off plots, the sweeps' ``hmean`` objective); ``collateral`` are the keys of
+    the collateral-damage plot and ``per_identity`` the key whose per-identity values are
+    plotted. ``diagnose(metrics, rules)`` returns the result's ``diagnosis`` section from its
+    ``metrics`` section; ``rules`` are its default thresholds (``--rule KEY=VALUE`` overrides
+    them). ``withheld(benchmark, protocol, seed)`` names what the evaluation reads of the
+    benchmark's method-retain source, so that methods never train on it.
+    """
+
+    name: str
+    description: str
+    forgetting: str
+    utility: str
+    collateral: tuple[str, ...] = ()
+    per_identity: str | None = None
+    rules: Mapping[str, float] = field(default_factory=dict)
+    diagnose: Callable[[Mapping[str, Any], Mapping[str, float]], dict[str, Any]] | None = None
+    withheld: Callable[[Benchmark, EvaluationProtocol, int], Withheld] | None = None
+    plugin_api: str = ">=1,<2"
+
+    def __post_init__(self) -> None:
+        for key in (self.forgetting, self.utility, *self.collateral):
+            if not KEY_PATTERN.match(key):
+                raise PluginError(f"suite {self.name!r}: metric key {key!r} is invalid")
+        object.__setattr__(self, "collateral", tuple(self.collateral))
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every metric key the suite names."""
+        keys = (self.forgetting, self.utility, *self.collateral, self.per_identity)
+        return tuple(dict.fromkeys(k for k in keys if k))
+
+    def declaration(self) -> dict[str, Any]:
+        """What results record of the suite, so that reports need no plugin to read them."""
+        return {
+            "name": self.name,
+            "forgetting": self.forgetting,
+            "utility": self.utility,
+            "collateral": list(self.collateral),
+            "per_identity": self.per_identity,
+        }

@@ -1,7 +1,7 @@
 """Discovering plugins through entry points and collecting what they register.
 
-Built-in plugins (the SALMUBench metric suite) are registered through the same hooks as third
-parties. A plugin that fails to import, to register, or that targets another plugin API is
+Built-in plugins (the SALMUBench suite and SALMU-mini) are registered through the same hooks as
+third parties. A plugin that fails to import, to register, or that targets another plugin API is
 recorded as broken instead of crashing the harness.
 
 ``SALMU_HARNESS_PLUGINS`` restricts which third-party distributions load: unset loads all, an
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -24,9 +24,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from harness import hookspecs
+from harness.benchmarks.loader import BenchmarkLoader
 from harness.errors import PluginError, UnknownNameError
 from harness.method import Method
-from harness.metric import Metric
+from harness.metric import Metric, MetricSuite
 from harness.protocol import (
     DEFAULT_PROTOCOL,
     EvaluationProtocol,
@@ -37,14 +38,23 @@ from harness.versions import PLUGIN_API_VERSION, __version__
 
 ENTRY_POINT_GROUP = "salmu_harness"
 PLUGINS_ENV_VAR = "SALMU_HARNESS_PLUGINS"
-BUILTIN_PLUGINS = ("harness.builtin.salmubench_metrics",)
+BUILTIN_PLUGINS = ("harness.builtin.salmubench", "harness.builtin.mini")
 #: hook -> the kind of thing its register() callback takes
 HOOK_KINDS = (
     ("register_methods", "method"),
     ("register_metrics", "metric"),
     ("register_protocols", "protocol"),
+    ("register_benchmarks", "benchmark"),
+    ("register_suites", "suite"),
 )
-_TYPES: dict[str, type] = {"method": Method, "metric": Metric, "protocol": EvaluationProtocol}
+Kind = Literal["method", "metric", "protocol", "benchmark", "suite"]
+_TYPES: dict[str, type] = {
+    "method": Method,
+    "metric": Metric,
+    "protocol": EvaluationProtocol,
+    "benchmark": BenchmarkLoader,
+    "suite": MetricSuite,
+}
 
 
 @dataclass
@@ -60,6 +70,8 @@ class PluginRecord:
     methods: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     protocols: list[str] = field(default_factory=list)
+    benchmarks: list[str] = field(default_factory=list)
+    suites: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +84,8 @@ class PluginRecord:
             "methods": sorted(self.methods),
             "metrics": sorted(self.metrics),
             "protocols": sorted(self.protocols),
+            "benchmarks": sorted(self.benchmarks),
+            "suites": sorted(self.suites),
         }
 
 
@@ -83,6 +97,8 @@ class Registry:
     methods: dict[str, tuple[Method, PluginRecord]] = field(default_factory=dict)
     metrics: dict[str, tuple[Metric, PluginRecord]] = field(default_factory=dict)
     protocols: dict[str, tuple[EvaluationProtocol, PluginRecord]] = field(default_factory=dict)
+    benchmarks: dict[str, tuple[BenchmarkLoader, PluginRecord]] = field(default_factory=dict)
+    suites: dict[str, tuple[MetricSuite, PluginRecord]] = field(default_factory=dict)
     conflicts: dict[str, list[PluginRecord]] = field(default_factory=dict)
 
     def method(self, name: str) -> Method:
@@ -129,11 +145,31 @@ class Registry:
             selected[metric.key] = metric
         return list(selected.values())
 
-    def plugin_of(self, kind: Literal["method", "metric", "protocol"], name: str) -> PluginRecord:
+    def benchmark(self, name: str) -> BenchmarkLoader:
+        """The benchmark registered as ``name``; a did-you-mean error when there is none."""
+        self._raise_if_conflicted("benchmark", name)
+        if name in self.benchmarks:
+            return self.benchmarks[name][0]
+        self._raise_if_broken("benchmark", name)
+        raise UnknownNameError("benchmark", name, self.benchmarks)
+
+    def suite_for(self, metric_keys: Iterable[str]) -> MetricSuite | None:
+        """The first registered suite that declares one of ``metric_keys``, if any."""
+        keys = set(metric_keys)
+        return next((s for s, _ in self.suites.values() if keys & set(s.keys)), None)
+
+    def plugin_of(self, kind: Kind, name: str) -> PluginRecord:
         return self._table(kind)[name][1]
 
     def _table(self, kind: str) -> dict[str, Any]:
-        return {"method": self.methods, "metric": self.metrics, "protocol": self.protocols}[kind]
+        tables: dict[str, dict[str, Any]] = {
+            "method": self.methods,
+            "metric": self.metrics,
+            "protocol": self.protocols,
+            "benchmark": self.benchmarks,
+            "suite": self.suites,
+        }
+        return tables[kind]
 
     def _raise_if_conflicted(self, kind: str, name: str) -> None:
         key = f"{kind}:{name}"
@@ -218,7 +254,7 @@ def _import_and_register(
 
 
 def _registrar(registry: Registry, record: PluginRecord, kind: str) -> Any:
-    def register(item: Method | Metric | EvaluationProtocol) -> None:
+    def register(item: Any) -> None:
         expected = _TYPES[kind]
         if not isinstance(item, expected):
             raise PluginError(
@@ -226,7 +262,7 @@ def _registrar(registry: Registry, record: PluginRecord, kind: str) -> Any:
             )
         if not isinstance(item, EvaluationProtocol):
             _check_api(item, record)
-        name = item.key if isinstance(item, Metric) else item.name
+        name: str = item.key if isinstance(item, Metric) else cast(Any, item).name
         table = registry._table(kind)
         conflict_key = f"{kind}:{name}"
         if conflict_key in registry.conflicts:
@@ -240,7 +276,7 @@ def _registrar(registry: Registry, record: PluginRecord, kind: str) -> Any:
     return register
 
 
-def _check_api(item: Method | Metric, record: PluginRecord) -> None:
+def _check_api(item: Any, record: PluginRecord) -> None:
     try:
         supported = SpecifierSet(item.plugin_api)
     except InvalidSpecifier as exc:
@@ -256,15 +292,11 @@ def _check_api(item: Method | Metric, record: PluginRecord) -> None:
 def _mark_broken(registry: Registry, record: PluginRecord, error: str) -> None:
     record.status = "broken"
     record.error = error
-    for name in record.methods:
-        if registry.methods.get(name, (None, None))[1] is record:
-            del registry.methods[name]
-    for key in record.metrics:
-        if registry.metrics.get(key, (None, None))[1] is record:
-            del registry.metrics[key]
-    for name in record.protocols:
-        if registry.protocols.get(name, (None, None))[1] is record:
-            del registry.protocols[name]
+    for _, kind in HOOK_KINDS:
+        table = registry._table(kind)
+        for name in getattr(record, f"{kind}s"):
+            if table.get(name, (None, None))[1] is record:
+                del table[name]
 
 
 def _describe(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 
 from harness.errors import ParameterError
-from harness.schema_loader import PROTOCOL_SCHEMA, load_schema
+from harness.storage import PROTOCOL_SCHEMA, load_schema
 
 #: the protocol runs use unless told otherwise
 DEFAULT_PROTOCOL = "official"
@@ -101,7 +101,7 @@ def protocol_from_json(data: Any, source: str = "protocol") -> EvaluationProtoco
 
 def load_protocol_file(path: Path) -> EvaluationProtocol:
     """The protocol in a JSON or YAML file."""
-    from harness.settings_files import read_mapping_file
+    from harness.storage import read_mapping_file
 
     return protocol_from_json(
         read_mapping_file(Path(path), "protocol file"), f"protocol file {path}"

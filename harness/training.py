@@ -12,7 +12,7 @@ import contextlib
 import copy
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -29,15 +29,17 @@ def encode_pair(
     model: torch.nn.Module, images: torch.Tensor, tokens: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised image and text embeddings of a batch."""
+    clip: Any = model  # an OpenCLIP model: encode_image, encode_text
     return (
-        F.normalize(model.encode_image(images), dim=-1),
-        F.normalize(model.encode_text(tokens), dim=-1),
+        F.normalize(clip.encode_image(images), dim=-1),
+        F.normalize(clip.encode_text(tokens), dim=-1),
     )
 
 
 def logit_scale_of(model: torch.nn.Module) -> torch.Tensor:
     """The model's temperature exp(logit_scale), clamped at OpenCLIP's maximum of 100."""
-    return model.logit_scale.exp().clamp(max=100)
+    scale: torch.Tensor = cast(Any, model).logit_scale
+    return scale.exp().clamp(max=100)
 
 
 def clip_loss(image: torch.Tensor, text: torch.Tensor, scale: torch.Tensor | float) -> torch.Tensor:
@@ -55,7 +57,8 @@ def make_optimizer(
     eps: float = 1e-6,
 ) -> torch.optim.AdamW:
     """AdamW with no weight decay on biases, norms, embeddings and the logit scale."""
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
@@ -232,7 +235,7 @@ def train_within_budget(
     forget_batches = ctx.forget.batches(batch, ctx.rng("forget-order")) if forget else None
     retain_batches = ctx.retain.batches(retain_batch, ctx.rng("retain-order")) if retain else None
     # torch.compile is opt-in (--compile): the compiled module shares the model's parameters
-    forward_model = torch.compile(model) if ctx.compile else model
+    forward_model: Any = torch.compile(model) if ctx.compile else model
     bar = ctx.progress(total, desc="unlearning")
     for _ in range(total):
         if not ctx.budget.allows(per_step):

@@ -28,7 +28,7 @@ os.environ.update(
 @pytest.fixture(scope="session")
 def mini_root() -> Path:
     """The test-scale SALMU-mini (data + trained pair), built once per session."""
-    from harness.benchmarks.mini.build import build_mini
+    from harness.builtin.mini.build import build_mini
 
     return build_mini("test", 0, show_progress=False)  # in $SALMU_HARNESS_CACHE, as users get it
 
@@ -58,7 +58,8 @@ def baselines_registry():
 @pytest.fixture(scope="session")
 def finetune_outcome(mini_root: Path, baselines_registry, tmp_path_factory):
     """One real run of finetune on the test mini, shared by tests that read its result."""
-    from harness.pipeline import RunOptions, run_method
+    from harness.run.pipeline import run_method
+    from harness.run.settings import RunOptions
 
     options = RunOptions(
         benchmark=str(mini_root),
@@ -78,8 +79,9 @@ COMPARED_SEEDS = (0, 1, 2)
 @pytest.fixture(scope="session")
 def compared_results(mini_root: Path, baselines_registry, tmp_path_factory) -> list:
     """Real runs on the test mini: three methods x three seeds, each one a bundle."""
-    from harness.bundle import write_bundle
-    from harness.pipeline import RunOptions, run_method
+    from harness.results.bundle import write_bundle
+    from harness.run.pipeline import run_method
+    from harness.run.settings import RunOptions
 
     out = tmp_path_factory.mktemp("compared")
     outcomes = []

@@ -19,7 +19,13 @@ def hooks() -> list[str]:
 
 
 def test_every_hook_has_a_one_line_docstring() -> None:
-    assert hooks() == ["register_methods", "register_metrics", "register_protocols"]
+    assert hooks() == [
+        "register_benchmarks",
+        "register_methods",
+        "register_metrics",
+        "register_protocols",
+        "register_suites",
+    ]
     for name in hooks():
         doc = getattr(hookspecs, name).__doc__
         assert doc and len(doc.strip().splitlines()) == 1, name

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.validation import validate_file
+from harness.results.validation import validate_file
 
 PLUGIN_SOURCE = '''
 """A throwaway plugin: a method that reads one forget batch, and a metric."""
@@ -55,6 +55,20 @@ def register_metrics(register):
     register(harness.Metric(
         "throwaway.max-sim", "MaxSim", "Largest forget pair similarity.", ("forget",),
         "lower", "clean", "1", forget_similarity, "efficacy", (-1.0, 1.0)))
+
+
+def load_copy(options):
+    import dataclasses
+
+    benchmark = harness.load_benchmark(options["root"])
+    return dataclasses.replace(benchmark, name="tiny-copy")
+
+
+@harness.hookimpl
+def register_benchmarks(register):
+    register(harness.BenchmarkLoader(
+        "tiny-copy", "A benchmark folder under another name.", load_copy,
+        {"root": "the benchmark folder to copy"}))
 '''
 
 
@@ -150,7 +164,10 @@ def test_installed_plugin_is_listed_run_and_uninstalled(
     pip("uninstall", "-y", "salmu-throwaway")
     try:
         after = json.loads(cli("plugins", "--json", plugins="salmu-throwaway").stdout)
-        assert [p["name"] for p in after] == ["harness.builtin.salmubench_metrics"]
+        assert sorted(p["name"] for p in after) == [
+            "harness.builtin.mini",
+            "harness.builtin.salmubench",
+        ]
     finally:
         pip("install", "--no-deps", "--no-build-isolation", str(installed))
 
@@ -208,3 +225,85 @@ def test_killing_a_run_leaves_no_complete_result(
     results = list((tmp_path / "out").rglob("result.json"))
     assert all(validate_file(path) for path in results)  # none exists, or none validates
     assert not list((tmp_path / "out").rglob("open_clip_model.safetensors"))
+
+
+@pytest.mark.slow
+def test_a_benchmark_plugin_is_listed_and_evaluates(
+    installed, mini_root: Path, tmp_path: Path
+) -> None:
+    listed = json.loads(cli("benchmarks", "--json", plugins="salmu-throwaway").stdout)
+    copy = next(b for b in listed if b["name"] == "tiny-copy")
+    assert copy["distribution"] == "salmu-throwaway"
+    assert copy["options"] == {"root": "the benchmark folder to copy"}
+    assert {"mini", "salmubench"} <= {b["name"] for b in listed}
+    run = cli(
+        "evaluate",
+        str(mini_root / "models" / "compromised"),
+        "--benchmark",
+        "tiny-copy",
+        "--benchmark-option",
+        f"root={mini_root}",
+        "--metrics",
+        "1.2",
+        "--output",
+        str(tmp_path),
+        "--workers",
+        "0",
+        "--quiet",
+        plugins="salmu-throwaway",
+    )
+    assert run.returncode == 0, run.stderr
+    (result,) = tmp_path.glob("*/result.json")
+    assert json.loads(result.read_text())["benchmark"]["name"] == "tiny-copy"
+    typo = cli("evaluate", str(result), "--benchmark", "tiny-cpy", plugins="salmu-throwaway")
+    assert typo.returncode == 2 and "did you mean 'tiny-copy'" in typo.stderr
+    bad = cli(
+        "evaluate",
+        str(result),
+        "--benchmark",
+        "tiny-copy",
+        "--benchmark-option",
+        "size=9",
+        plugins="salmu-throwaway",
+    )
+    assert bad.returncode == 2 and "tiny-copy has no option 'size'" in bad.stderr
+
+
+BARE_PROTOCOL = {"name": "bare", "version": "1", "description": "no choices", "choices": {}}
+
+
+@pytest.mark.slow
+def test_without_the_builtin_suite_a_third_party_plugin_runs_alone(
+    installed, mini_root: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The core needs no SALMUBench knowledge: builtins off, a third party's method, metric
+    and benchmark run, with no suite, no diagnosis and no retain rows withheld."""
+    from harness.plugins import load_plugins
+    from harness.reports.leaderboard import build_leaderboard
+    from harness.reports.plots import write_plots
+    from harness.results.loading import load_results
+    from harness.run.pipeline import run_method
+    from harness.run.settings import RunOptions
+
+    monkeypatch.setenv("SALMU_HARNESS_PLUGINS", "salmu-throwaway")
+    registry = load_plugins(builtins=False)
+    assert list(registry.metrics) == ["throwaway.max-sim"] and not registry.suites
+    options = RunOptions(
+        benchmark="tiny-copy",
+        benchmark_options={"root": str(mini_root)},
+        protocol=BARE_PROTOCOL,
+        budget=1.0,
+        output_dir=tmp_path,
+        show_progress=False,
+        num_workers=0,
+    )
+    outcome = run_method("throwaway", {}, options, registry)
+    document = outcome.document
+    assert list(document["metrics"]) == ["throwaway.max-sim"]
+    assert "suite" not in document and "diagnosis" not in document
+    retain, disjoint = (document["benchmark"]["splits"][s] for s in ("retain", "retain_disjoint"))
+    assert retain["rows"] == disjoint["rows"]  # nothing withheld: no suite reads any of it
+    board = build_leaderboard(load_results([outcome.result_path]))
+    assert board.suite is None and write_plots(board, tmp_path / "plots") == []
+    with pytest.raises(Exception, match="unknown protocol 'official'"):
+        run_method("throwaway", {}, options.replace(protocol="official"), registry)

@@ -21,7 +21,7 @@ def assemble_benchmark(
     """Derive the evaluator's splits.
 
     The ``retain`` split that methods train on depends on the evaluation's protocol and seed:
-    :func:`harness.retain_isolation.with_method_retain` adds it for each run.
+    :func:`harness.run.isolation.with_method_retain` adds it for each run.
     """
     return Benchmark(
         name=name,

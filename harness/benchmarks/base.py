@@ -123,6 +123,8 @@ class Benchmark:
     genknow: GenKnowSet | None = None
     genknow_skip_reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: the split whose rows, minus what the evaluation reads, methods train on (``retain``)
+    method_retain_source: str = "retain_disjoint"
 
     def split(self, name: str) -> Split:
         """The split called ``name``; a did-you-mean error when there is none."""

@@ -52,7 +52,7 @@ def load_local_benchmark(folder: Path) -> Benchmark:
         revision,
         stored,
         metadata,
-        models,  # type: ignore[arg-type]
+        models,
         genknow=genknow,
         genknow_skip_reason=None if genknow else "the benchmark folder has no zero-shot set",
         details=manifest.get("details", {}),

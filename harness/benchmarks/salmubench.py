@@ -51,16 +51,17 @@ CLEAN = HubArtefact(
     "1d3c0b01dceaf0e66b4d0abeefa3bc8a616f73f8",
     filename="open_clip_model.safetensors",
 )
-#: option names accepted by :func:`load_salmubench` (``--benchmark-option KEY=VALUE``)
-OPTIONS = (
-    "dataset",
-    "dataset_revision",
-    "compromised",
-    "compromised_revision",
-    "clean",
-    "clean_revision",
-    "imagenet",
-)
+#: the options of :func:`load_salmubench` (``--benchmark-option KEY=VALUE``) and their help
+OPTION_HELP = {
+    "dataset": "a local snapshot folder of the evaluation dataset (hub layout)",
+    "dataset_revision": "another revision of the evaluation dataset on the hub",
+    "compromised": "a local weights file or local-dir: folder of the Compromised model",
+    "compromised_revision": "another revision of the Compromised model on the hub",
+    "clean": "a local weights file or local-dir: folder of the Clean model",
+    "clean_revision": "another revision of the Clean model on the hub",
+    "imagenet": "ImageNet-1k validation for GenKnow (ImageFolder or save_to_disk folder)",
+}
+OPTIONS = tuple(OPTION_HELP)
 
 
 def load_salmubench(options: Mapping[str, Any] | None = None) -> Benchmark:

@@ -31,6 +31,7 @@ SUBCOMMANDS = {
     "plugins": "plugins_cmd",
     "methods": "methods_cmd",
     "metrics": "metrics_cmd",
+    "benchmarks": "benchmarks_cmd",
     "protocols": "protocols_cmd",
     "mini": "mini_cmd",
     "cache": "cache_cmd",

@@ -1,3 +1,5 @@
+"""``python -m harness.cli``: the ``salmu-harness`` command line."""
+
 from harness.cli import main
 
 main()

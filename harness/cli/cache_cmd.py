@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from typing import Any
 
 import click
 
@@ -27,10 +28,10 @@ def info(as_json: bool) -> None:
     """Size and entries of each cache area, and the image cache's entries."""
     from tabulate import tabulate
 
-    from harness.image_cache import ImageCache, folder_bytes
+    from harness.evaluation.image_cache import ImageCache, folder_bytes
     from harness.storage import cache_dir
 
-    areas = []
+    areas: list[dict[str, Any]] = []
     for area, purpose in AREAS.items():
         folder = cache_dir(area)
         entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
@@ -74,7 +75,7 @@ def info(as_json: bool) -> None:
 @click.option("--all", "everything", is_flag=True, help="Every area, SALMU-mini builds included.")
 def clear(areas: tuple[str, ...], everything: bool) -> None:
     """Delete cache AREAS (default: images and references, which rebuild on their own)."""
-    from harness.image_cache import folder_bytes
+    from harness.evaluation.image_cache import folder_bytes
     from harness.storage import cache_dir
 
     chosen = list(AREAS) if everything else list(areas or CHEAP_TO_REBUILD)
@@ -85,7 +86,8 @@ def clear(areas: tuple[str, ...], everything: bool) -> None:
         click.echo(f"cleared {area}: {_size(freed)} freed ({folder})")
 
 
-def _size(count: int) -> str:
+def _size(count: Any) -> str:
+    count = float(count)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"

@@ -27,8 +27,8 @@ def command(name: str, assignments: tuple[str, ...], budget: float) -> None:
     """Check that method NAME behaves: architecture, isolation, budget, determinism, reload."""
     from tabulate import tabulate
 
+    from harness.authoring.conformance import check_method
     from harness.cli.options import parse_assignments
-    from harness.conformance import check_method
 
     checks = check_method(name, parse_assignments(assignments, "--set"), budget=budget)
     click.echo(

@@ -8,13 +8,7 @@ from typing import Any
 
 import click
 
-from harness.cli.options import (
-    evaluation_options,
-    merged_settings,
-    parse_assignments,
-    read_config,
-    run_options,
-)
+from harness.cli.options import evaluation_options, options_from, read_config
 
 
 @click.command("evaluate")
@@ -28,12 +22,11 @@ def command(
     **cli: Any,
 ) -> None:
     """Evaluate CHECKPOINT: a local-dir: folder or a .safetensors/.bin/.pt state dict."""
-    from harness.pipeline import evaluate_checkpoint
-    from harness.report import render
+    from harness.reports.result_text import render
+    from harness.run.pipeline import evaluate_checkpoint
 
-    cli["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
-    settings = merged_settings(read_config(config_file), cli)
-    outcome = evaluate_checkpoint(checkpoint, run_options(settings, quiet))
+    options = options_from(read_config(config_file), cli, benchmark_option, quiet)
+    outcome = evaluate_checkpoint(checkpoint, options)
     click.echo(render(outcome.document))
     click.echo(f"result: {outcome.result_path}")
     if any(m.get("status") == "failed" for m in outcome.document["metrics"].values()):

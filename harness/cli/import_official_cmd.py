@@ -47,10 +47,10 @@ def command(
 ) -> None:
     """Import FILE, written by the official SALMUBench evaluator, as a schema-valid result
     (kind imported, protocol official), so that it joins `leaderboard` and `compare`."""
-    from harness.builtin.official_import import import_official
+    from harness.builtin.salmubench.official_import import import_official
     from harness.plugins import load_plugins
-    from harness.report import render
-    from harness.results import write_result
+    from harness.reports.result_text import render
+    from harness.results.files import write_result
 
     name = label or file.stem
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:60]

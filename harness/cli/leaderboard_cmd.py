@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from harness.cli.validate_cmd import expand
+from harness.results.layout import result_files
 
 if TYPE_CHECKING:
-    from harness.leaderboard import Leaderboard
-    from harness.resultset import Excluded
+    from harness.reports.leaderboard import Leaderboard
+    from harness.results.loading import Excluded
 
 FORMATS = ("table", "md", "csv", "html", "json")
 
@@ -33,7 +33,7 @@ def command(
     Results from other benchmark revisions, split contents, metric versions or evaluation
     settings than the largest comparable group are left out, each with the reason.
     """
-    from harness.leaderboard_render import RENDERERS
+    from harness.reports.formats import RENDERERS
 
     board = load_board(results, sort_by)
     text = RENDERERS[output_format](board)
@@ -44,17 +44,23 @@ def command(
 def load_board(results: tuple[str, ...], sort_by: str | None) -> Leaderboard:
     """The leaderboard of the files named, or a clear error."""
     from harness.errors import HarnessError
-    from harness.leaderboard import build_leaderboard
-    from harness.resultset import load_results
+    from harness.reports.leaderboard import build_leaderboard
+    from harness.results.loading import load_results
 
-    loaded = load_results(expand(results))
+    loaded = load_results(result_files(results))
     if not loaded.results:
         report_excluded(loaded.excluded)
         raise HarnessError(
             "no valid, successful result among the files given",
             "pass result.json files, folders that hold them, or globs",
         )
-    return build_leaderboard(loaded, sort_by)
+    board = build_leaderboard(loaded, sort_by)
+    if board.suite is None:  # results written before suites were recorded
+        from harness.plugins import load_plugins
+
+        suite = load_plugins(third_party=False).suite_for(m.key for m in board.metrics)
+        board.suite = suite.declaration() if suite else None
+    return board
 
 
 def report_excluded(excluded: list[Excluded]) -> None:

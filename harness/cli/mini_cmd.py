@@ -30,7 +30,7 @@ def command() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def build(scale: str, seed: int, force: bool, quiet: bool) -> None:
     """Generate the data and train the model pair (cached; a second call is a cache hit)."""
-    from harness.benchmarks.mini.build import ensure_mini
+    from harness.builtin.mini.build import ensure_mini
 
     started = time.perf_counter()
     folder = ensure_mini({"scale": scale, "seed": seed, "force": force}, show_progress=not quiet)
@@ -49,7 +49,7 @@ def info(scale: str, seed: int, as_json: bool) -> None:
     from tabulate import tabulate
 
     from harness.benchmarks.local import MANIFEST
-    from harness.benchmarks.mini.build import ensure_mini
+    from harness.builtin.mini.build import ensure_mini
 
     folder = ensure_mini({"scale": scale, "seed": seed})
     details = json.loads((folder / MANIFEST).read_text())["details"]

@@ -22,7 +22,7 @@ import click
 def command(name: str, kind: str, output: Path) -> None:
     """Create salmu-KIND-NAME/: pyproject with the entry point, a skeleton that runs, a test
     using the plugin kit, and a CI workflow."""
-    from harness.scaffold import new_plugin
+    from harness.authoring.scaffold import new_plugin
 
     folder = new_plugin(name, kind, output)
     click.echo(

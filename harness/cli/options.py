@@ -1,36 +1,23 @@
-"""Options shared by ``run`` and ``evaluate``, and parsing of ``key=value`` settings."""
+"""Options shared by ``run`` and ``evaluate``, turned into one :class:`RunOptions`."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from harness.errors import ParameterError
+from harness.run.settings import RunOptions, parse_assignments, rules_from
 
-
-def parse_assignments(items: Iterable[str], what: str) -> dict[str, Any]:
-    """``key=value`` strings to a dict; values are parsed as JSON when they can be."""
-    parsed: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError(f"{what} {item!r} is not of the form key=value")
-        try:
-            parsed[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            parsed[key.strip()] = raw
-    return parsed
+__all__ = ["evaluation_options", "options_from", "parse_assignments", "read_config"]
 
 
 def read_config(path: Path | None) -> dict[str, Any]:
     """A run configuration file (JSON, or YAML when PyYAML is installed)."""
     if path is None:
         return {}
-    from harness.settings_files import read_mapping_file
+    from harness.storage import read_mapping_file
 
     return read_mapping_file(path, "config file")
 
@@ -131,112 +118,20 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def merged_settings(config: dict[str, Any], cli: dict[str, Any]) -> dict[str, Any]:
-    """Config-file settings overridden by the options given on the command line."""
-    known = {
-        "benchmark",
-        "benchmark_options",
-        "metrics",
-        "device",
-        "precision",
-        "batch_size",
-        "workers",
-        "output",
-        "seed",
-        "budget",
-        "method",
-        "parameters",
-        "rules",
-        "compile",
-        "evaluation",
-        "image_cache",
-        "protocol",
-    }
-    unknown = sorted(set(config) - known)
-    if unknown:
-        raise ParameterError(
-            f"config file has an unknown setting {unknown[0]!r}",
-            f"known settings: {', '.join(sorted(known))}",
-        )
-    merged = dict(config)
-    for key, value in cli.items():
-        if value not in (None, (), {}):
-            merged[key] = value
-    return merged
-
-
-def run_options(settings: dict[str, Any], quiet: bool) -> Any:
-    """A :class:`~harness.pipeline.RunOptions` from merged settings."""
-    from harness.pipeline import RunOptions
-
-    metrics = settings.get("metrics")
-    if isinstance(metrics, str):
-        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
-    defaults = RunOptions()
-    return RunOptions(
-        benchmark=str(settings.get("benchmark") or defaults.benchmark),
-        benchmark_options=dict(settings.get("benchmark_options") or {}),
-        metrics=metrics,
-        device=settings.get("device") or defaults.device,
-        precision=settings.get("precision") or defaults.precision,
-        seed=int(settings.get("seed", defaults.seed)),
-        budget=float(settings.get("budget", defaults.budget)),
-        output_dir=Path(settings.get("output") or defaults.output_dir),
-        batch_size=_batch_size(settings.get("batch_size")),
-        num_workers=settings.get("workers"),
-        show_progress=not quiet,
-        diagnosis=diagnosis_rules(settings.get("rules")),
-        evaluation=evaluation_settings(settings.get("evaluation")),
-        protocol=settings.get("protocol") or defaults.protocol,
-        image_cache=bool(not settings.get("no_image_cache") and settings.get("image_cache", True)),
-        compile=bool(settings.get("compile")),
-    )
-
-
-def _batch_size(value: Any) -> int | None:
-    if value in (None, "auto"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(
-            f"batch size {value!r} is not a number", "give a positive integer or 'auto'"
-        ) from exc
-
-
-def evaluation_settings(recorded: Any) -> Any:
-    """:class:`~harness.evaluation.EvaluationSettings` from a config's ``evaluation`` mapping."""
-    from harness.evaluation import EvaluationSettings
-
-    if not recorded:
-        return EvaluationSettings()
-    try:
-        return EvaluationSettings.from_json(recorded)
-    except (KeyError, TypeError) as exc:
-        raise ParameterError(
-            f"config setting 'evaluation' is malformed ({exc!r})",
-            'expected {"seed": INT, "bootstrap": {"seed": INT, "resamples": INT, "level": FLOAT}}',
-        ) from exc
-
-
-def diagnosis_rules(rules: Any) -> Any:
-    """:class:`~harness.diagnosis.DiagnosisRules` from ``KEY=VALUE`` strings or a mapping."""
-    from dataclasses import fields
-
-    from harness.diagnosis import DiagnosisRules
-
-    if not rules:
-        return DiagnosisRules()
-    if not isinstance(rules, dict):
-        rules = parse_assignments(rules, "--rule")
-    known = {f.name: f.type for f in fields(DiagnosisRules)}
-    for key, value in rules.items():
-        if key not in known:
-            raise ParameterError(
-                f"there is no diagnosis rule {key!r}", f"the rules are: {', '.join(known)}"
-            )
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ParameterError(f"diagnosis rule {key}={value!r} must be a non-negative number")
-    if "worst_identities" in rules:
-        rules["worst_identities"] = int(rules["worst_identities"])
-    return DiagnosisRules(**rules)
+def options_from(
+    config: dict[str, Any],
+    cli: dict[str, Any],
+    benchmark_option: tuple[str, ...],
+    quiet: bool,
+) -> RunOptions:
+    """Run options from a config file's settings overridden by the options given on the
+    command line (one :class:`~harness.run.settings.RunOptions`, whatever the source)."""
+    given = {k: v for k, v in cli.items() if v not in (None, (), {})}
+    if given.pop("no_image_cache", None):
+        given["image_cache"] = False
+    if "rules" in given:
+        given["rules"] = rules_from(given["rules"])
+    if benchmark_option:
+        given["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
+    settings = {**config, **given}
+    return RunOptions.from_config(settings, "the config file").replace(show_progress=not quiet)

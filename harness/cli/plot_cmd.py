@@ -28,7 +28,7 @@ from harness.cli.leaderboard_cmd import load_board, report_excluded
 def command(results: tuple[str, ...], out_dir: Path, formats: tuple[str, ...]) -> None:
     """Plot RESULTS (files, directories or globs): forgetting vs utility, holdout collateral,
     per-identity RetFail."""
-    from harness.plots import write_plots
+    from harness.reports.plots import write_plots
 
     board = load_board(results, None)
     report_excluded(board.excluded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -61,5 +62,5 @@ def _shown(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _basis(basis: dict[str, str] | None) -> list[str]:
+def _basis(basis: Mapping[str, str] | None) -> list[str]:
     return [basis["status"], basis["note"]] if basis else ["", ""]

@@ -8,13 +8,7 @@ from typing import Any
 
 import click
 
-from harness.cli.options import (
-    evaluation_options,
-    merged_settings,
-    parse_assignments,
-    read_config,
-    run_options,
-)
+from harness.cli.options import evaluation_options, options_from, parse_assignments, read_config
 
 
 @click.command("run")
@@ -51,22 +45,20 @@ def command(
     **cli: Any,
 ) -> None:
     """Run an unlearning METHOD on the benchmark and evaluate the result."""
-    from harness.pipeline import run_method
     from harness.plugins import load_plugins
-    from harness.report import render
+    from harness.reports.result_text import render
+    from harness.run.pipeline import run_method
 
     config = read_config(config_file)
-    parameters = {**config.get("parameters", {}), **parse_assignments(assignments, "--set")}
-    cli["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
-    settings = merged_settings(config, cli)
-    options = run_options(settings, quiet)
+    parameters = {**(config.get("parameters") or {}), **parse_assignments(assignments, "--set")}
+    options = options_from(config, cli, benchmark_option, quiet)
     registry = load_plugins()
     outcome = run_method(method, parameters, options, registry)
     click.echo(render(outcome.document))
     click.echo(f"result: {outcome.result_path}")
     click.echo(f"model:  {outcome.model_path}")
     if bundle:
-        from harness.bundle import write_bundle
+        from harness.results.bundle import write_bundle
 
         distributions = sorted({record.distribution for record in registry.plugins.values()})
         folder = write_bundle(outcome.result_path.parent, outcome.document, distributions)

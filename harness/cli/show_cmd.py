@@ -18,7 +18,7 @@ import click
 )
 def command(result: Path, table_format: str) -> None:
     """Print the table of a saved RESULT file (it must validate)."""
-    from harness.report import render
-    from harness.results import read_result
+    from harness.reports.result_text import render
+    from harness.results.files import read_result
 
     click.echo(render(read_result(result), table_format))

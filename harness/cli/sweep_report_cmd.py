@@ -19,8 +19,8 @@ def command(folder: Path, output_format: str) -> None:
     """Select each method's setting on validation identities; report on the others."""
     from tabulate import tabulate
 
-    from harness.leaderboard import parameters_label
-    from harness.leaderboard_render import RENDERERS
+    from harness.reports.formats import RENDERERS
+    from harness.reports.leaderboard import parameters_label
     from harness.sweeps.selection import sweep_report
 
     chosen, board, split = sweep_report(folder)

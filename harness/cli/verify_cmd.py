@@ -36,7 +36,7 @@ def command(
     quiet: bool,
 ) -> None:
     """Verify BUNDLE (a folder written by `run --bundle`); exit 1 if anything does not match."""
-    from harness.bundle import verify_bundle
+    from harness.results.bundle import verify_bundle
 
     overrides: dict[str, object] = {"show_progress": not quiet}
     if benchmark:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 from tabulate import tabulate
 
-from harness.leaderboard import parameters_label
+from harness.reports.leaderboard import parameters_label
 from harness.sweeps import state
 from harness.sweeps.spec import Sweep, Trial
 
@@ -46,7 +47,7 @@ def plan_text(sweep: Sweep, trials: list[Trial], root: Path, concurrency: int | 
 def _estimate(
     todo: list[Trial],
     trials: list[Trial],
-    statuses: dict[str, str],
+    statuses: Mapping[str, str],
     root: Path,
     concurrency: int | None,
 ) -> str:

@@ -8,10 +8,11 @@ values (every identity weighs the same) and its normalised score uses the refere
 to the same identities. Metrics without identities (GenKnow, FragSim) are reported as measured:
 selection never sees anything identity-specific about them.
 
-Objectives: ``hmean`` (default), the harmonic mean of RetFail gap closed on the validation
-identities and GenKnow retained, each clipped to [0, 1], so a method must both forget and keep
-its general knowledge; or any metric key, whose normalised score on the validation identities
-is maximised.
+Objectives: ``hmean`` (default), the harmonic mean of the forgetting metric's gap closed on the
+validation identities and the utility metric's retention (the metric suite the results declare
+names both: RetFail and GenKnow for SALMUBench), each clipped to [0, 1], so a method must both
+forget and keep its general knowledge; or any metric key, whose normalised score on the
+validation identities is maximised.
 """
 
 from __future__ import annotations
@@ -21,19 +22,20 @@ import json
 import random
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.diagnosis import DiagnosisRules, diagnose
 from harness.errors import HarnessError
-from harness.leaderboard import Leaderboard, build_leaderboard
-from harness.resultset import LoadedResult, ResultSet, comparability
-from harness.scoring import normalised_score
+from harness.evaluation.scoring import normalised_score
+from harness.plugins import Registry, load_plugins
+from harness.reports.leaderboard import Leaderboard, build_leaderboard
+from harness.results.loading import LoadedResult, ResultSet, comparability
 from harness.sweeps import state
 from harness.sweeps.spec import Trial
 
-RETFAIL, GENKNOW = "1.1", "2.1"
+Diagnose = Callable[[Mapping[str, Any], Mapping[str, float]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,14 @@ def objective(document: dict[str, Any], validation: set[str], name: str = "hmean
     """The selection objective of one result, on the validation identities (higher is better)."""
     metrics = document["metrics"]
     if name == "hmean":
-        forget = _score(metrics.get(RETFAIL), validation)
-        keep = _score(metrics.get(GENKNOW), validation)
+        suite = document.get("suite")
+        if not suite:
+            raise HarnessError(
+                "the hmean objective needs results that declare a metric suite",
+                "choose a metric key as the selection objective",
+            )
+        forget = _score(metrics.get(suite["forgetting"]), validation)
+        keep = _score(metrics.get(suite["utility"]), validation)
         if forget is None or keep is None:
             return None
         forget, keep = min(max(forget, 0.0), 1.0), min(max(keep, 0.0), 1.0)
@@ -81,12 +89,16 @@ def objective(document: dict[str, Any], validation: set[str], name: str = "hmean
     return _score(metrics[name], validation)
 
 
-def restrict(document: dict[str, Any], drop: set[str]) -> dict[str, Any]:
+def restrict(
+    document: dict[str, Any], drop: set[str], diagnose: Diagnose | None = None
+) -> dict[str, Any]:
     """A copy whose identity-level metrics cover only identities not in ``drop``.
 
-    Values become the mean of the remaining per-identity values, normalised scores and the
-    diagnosis are recomputed, and intervals (which covered every identity) are removed. A
-    metric none of whose identities remain is marked skipped: it cannot be reported fairly.
+    Values become the mean of the remaining per-identity values, normalised scores and (with
+    the suite's ``diagnose``) the diagnosis are recomputed, and intervals (which covered every
+    identity) are removed; without ``diagnose`` the diagnosis, which no longer holds, is
+    dropped. A metric none of whose identities remain is marked skipped: it cannot be reported
+    fairly.
     """
     out = copy.deepcopy(document)
     for entry in out["metrics"].values():
@@ -105,28 +117,37 @@ def restrict(document: dict[str, Any], drop: set[str]) -> dict[str, Any]:
                 entry["target"], entry["value"], clean["value"], compromised["value"]
             )
     if "diagnosis" in out:
-        rules = DiagnosisRules(**out["diagnosis"]["rules"])
-        out["diagnosis"] = diagnose(out["metrics"], rules)
+        if diagnose is None:
+            del out["diagnosis"]
+        else:
+            out["diagnosis"] = diagnose(out["metrics"], out["diagnosis"]["rules"])
     return out
 
 
 def forget_identities(documents: list[dict[str, Any]]) -> list[str]:
-    """The forget identities, from the RetFail per-identity values (references first)."""
+    """The forget identities, from the per-identity values of the suite's per-identity metric
+    (references first)."""
     found: set[str] = set()
+    keys = {(d.get("suite") or {}).get("per_identity") for d in documents} - {None}
     for document in documents:
-        entry = document["metrics"].get(RETFAIL) or {}
-        for source in (entry.get("references", {}).get("clean", {}), entry):
-            found |= set(source.get("per_identity") or {})
+        for key in keys:
+            entry = document["metrics"].get(key) or {}
+            for source in (entry.get("references", {}).get("clean", {}), entry):
+                found |= set(source.get("per_identity") or {})
     if not found:
         raise HarnessError(
-            "no per-identity RetFail values in the sweep's results: the identity split needs them",
-            "include metric 1.1 (RetFail) in the sweep's metrics",
+            "no per-identity values of the suite's per-identity metric in the sweep's results: "
+            "the identity split needs them",
+            "include that metric (SALMUBench: 1.1, RetFail) in the sweep's metrics",
         )
     return sorted(found)
 
 
-def sweep_report(root: Path) -> tuple[list[Selected], Leaderboard, dict[str, Any]]:
+def sweep_report(
+    root: Path, registry: Registry | None = None
+) -> tuple[list[Selected], Leaderboard, dict[str, Any]]:
     """The selected setting per method and budget, and their leaderboard on report identities."""
+    registry = registry or load_plugins()
     sweep, trials = state.read_sweep(root)
     statuses = state.statuses(root, trials)
     finished = [t for t in trials if statuses[t.key] == "done"]
@@ -160,7 +181,10 @@ def sweep_report(root: Path) -> tuple[list[Selected], Leaderboard, dict[str, Any
         )
         for trial in seeds:
             path = state.trial_dir(root, trial) / "result.json"
-            selected_results.append(LoadedResult(path, restrict(documents[trial.key], validation)))
+            document = documents[trial.key]
+            suite = registry.suites.get((document.get("suite") or {}).get("name", ""))
+            diagnose = suite[0].diagnose if suite else None
+            selected_results.append(LoadedResult(path, restrict(document, validation, diagnose)))
     if not selected_results:
         raise HarnessError(
             f"no finished trial in {root} has a usable {sweep.selection['objective']!r} objective",
@@ -199,8 +223,8 @@ def _best_setting(
             by_setting[trial.setting].append(trial)
     best, best_rank = None, None
     for setting, trials in sorted(by_setting.items()):
-        scored = [(t, objective(documents[t.key], validation, name)) for t in trials]
-        scored = [(t, v) for t, v in scored if v is not None]
+        found = [(t, objective(documents[t.key], validation, name)) for t in trials]
+        scored = [(t, v) for t, v in found if v is not None]
         if not scored:
             continue
         mean = statistics.fmean(v for _, v in scored)

@@ -20,8 +20,7 @@ import jsonschema
 
 from harness.errors import ParameterError
 from harness.plugins import Registry
-from harness.schema_loader import load_schema
-from harness.settings_files import read_mapping_file
+from harness.storage import load_schema, read_mapping_file
 
 SWEEP_SCHEMA = "sweep.schema.json"
 
@@ -111,22 +110,28 @@ def load_sweep(path: Path) -> Sweep:
     sweep.budgets = [float(b) for b in data.get("budgets", sweep.budgets)]
     sweep.resources = {**sweep.resources, **data.get("resources", {})}
     sweep.selection = {**sweep.selection, **data.get("selection", {})}
-    _check_objective(sweep, path)
     return sweep
 
 
-def _check_objective(sweep: Sweep, path: Path) -> None:
+def check_objective(sweep: Sweep, registry: Registry) -> None:
     """The selection objective must be computable from the metrics the sweep evaluates."""
     objective = sweep.selection["objective"]
-    needed = ["1.1", "2.1"] if objective == "hmean" else [objective]
-    if sweep.metrics is None:
-        return
-    chosen = {m.lower() for m in sweep.metrics}
-    names = {"1.1": "retfail", "2.1": "genknow"}
-    missing = [k for k in needed if k.lower() not in chosen and names.get(k) not in chosen]
+    selected = [m.key for m in registry.select_metrics(sweep.metrics)]
+    if objective == "hmean":
+        suite = registry.suite_for(selected)
+        if suite is None:
+            raise ParameterError(
+                "sweep selection objective 'hmean' needs a metric suite that names a forgetting "
+                "and a utility metric, and none of the swept metrics belongs to one",
+                "choose one of the swept metrics' keys as selection.objective",
+            )
+        needed = [suite.forgetting, suite.utility]
+    else:
+        needed = [objective]
+    missing = [k for k in needed if k not in selected]
     if missing:
         raise ParameterError(
-            f"sweep file {path}: selection objective {objective!r} needs metric(s) "
+            f"sweep selection objective {objective!r} needs metric(s) "
             f"{', '.join(missing)}, which 'metrics' leaves out",
             "add them to 'metrics', or choose an objective among the swept metrics' keys",
         )
@@ -134,6 +139,7 @@ def _check_objective(sweep: Sweep, path: Path) -> None:
 
 def expand_trials(sweep: Sweep, registry: Registry) -> list[Trial]:
     """Every trial of the sweep: settings x budgets x seeds, parameters resolved and checked."""
+    check_objective(sweep, registry)
     trials = []
     for method_name, space in sweep.methods.items():
         method = registry.method(method_name)

@@ -15,10 +15,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.results import write_result
+from harness.results.files import write_result
+from harness.results.validation import validate_file
 from harness.storage import write_json_atomic
 from harness.sweeps.spec import Sweep, Trial
-from harness.validation import validate_file
 
 Status = Literal["done", "failed", "pending"]
 SWEEP_FILE = "sweep.json"

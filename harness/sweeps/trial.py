@@ -10,22 +10,15 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from harness.pipeline import RunOptions, reference_records, run_method
-from harness.results import error_record
+from harness.results.document import error_record
+from harness.run.pipeline import reference_records, run_method
+from harness.run.settings import RunOptions
 
 
 def sweep_options(settings: dict[str, Any], **extra: Any) -> RunOptions:
-    """Run options of a sweep's trials (no progress bars: many trials share one terminal)."""
-    return RunOptions(
-        benchmark=settings["benchmark"],
-        benchmark_options=dict(settings.get("benchmark_options") or {}),
-        metrics=settings.get("metrics"),
-        protocol=settings.get("protocol", "official"),
-        device=settings.get("device", "auto"),
-        precision=settings.get("precision", "fp32"),
-        show_progress=False,
-        **extra,
-    )
+    """Run options of a sweep's trials from the settings they share (a configuration
+    mapping), without progress bars: many trials share one terminal."""
+    return RunOptions.from_config(settings, "the sweep").replace(show_progress=False, **extra)
 
 
 def compute_references(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:

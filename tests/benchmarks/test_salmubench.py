@@ -15,9 +15,9 @@ from huggingface_hub import errors as hub_errors
 
 from harness.benchmarks import load_benchmark, salmubench
 from harness.errors import BenchmarkError, CheckpointError
-from harness.models import load_clip
 from harness.plugins import load_plugins
-from harness.retain_isolation import with_method_retain
+from harness.run.isolation import with_method_retain
+from harness.run.models import load_clip
 
 
 def local_options(mini_root: Path) -> dict[str, str]:
@@ -61,7 +61,10 @@ def test_local_paths_load_with_all_derived_splits(mini_root: Path, mini_benchmar
     fragile = set(benchmark.metadata["fragile_set_ids"])
     assert set(benchmark.split("fragile_set").file_names) == fragile
     official = load_plugins(third_party=False).protocol("official")
-    method_retain = set(with_method_retain(benchmark, official, 42).split("retain").file_names)
+    suites = [s for s, _ in load_plugins(third_party=False).suites.values()]
+    method_retain = set(
+        with_method_retain(benchmark, suites, official, 42).split("retain").file_names
+    )
     assert not method_retain & fragile
     assert not method_retain & set(benchmark.split("retain_joint").file_names)
     assert benchmark.genknow is None and "imagenet=PATH" in benchmark.genknow_skip_reason

@@ -1,0 +1,35 @@
+"""The SALMUBench suite's declaration: headline keys, diagnosis, what its evaluation withholds."""
+
+from __future__ import annotations
+
+from harness.benchmarks.base import Benchmark
+from harness.builtin.salmubench.diagnosis import DEFAULT_RULES, GENKNOW, INTER, INTRA, RETFAIL
+from harness.builtin.salmubench.diagnosis import diagnose as diagnose_failure_modes
+from harness.builtin.salmubench.gallery import withheld_retain_texts
+from harness.metric import MetricSuite, Withheld
+from harness.protocol import EvaluationProtocol
+
+
+def withheld(benchmark: Benchmark, protocol: EvaluationProtocol, seed: int) -> Withheld:
+    """The fragile set (FragSim reads it) and every caption of the RetFail gallery at ``seed``."""
+    texts = withheld_retain_texts(
+        benchmark.split("forget"),
+        benchmark.split("retain_disjoint"),
+        seed,
+        protocol.section("retfail"),
+    )
+    return Withheld(frozenset(benchmark.metadata["fragile_set_ids"]), frozenset(texts))
+
+
+SUITE = MetricSuite(
+    name="salmubench",
+    description="SALMUBench: forgetting (1.x, towards Clean) and utility (2.x, towards "
+    "Compromised), the three failure modes of the paper.",
+    forgetting=RETFAIL,
+    utility=GENKNOW,
+    collateral=(INTER, INTRA),
+    per_identity=RETFAIL,
+    rules=DEFAULT_RULES,
+    diagnose=diagnose_failure_modes,
+    withheld=withheld,
+)

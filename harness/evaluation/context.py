@@ -1,0 +1,97 @@
+"""What a metric's computation receives: the evaluation settings and the context of one model.
+
+Metrics never touch the embedding engine: the context gives them split embeddings, text and
+image encodings, a zero-shot classifier, the benchmark, the protocol and dedicated generators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import datasets
+import numpy as np
+import torch
+
+from harness.benchmarks.base import Benchmark
+from harness.errors import HarnessError
+from harness.evaluation.embeddings import EmbeddingEngine, SplitEmbeddings
+from harness.evaluation.settings import EvaluationSettings
+from harness.protocol import EvaluationProtocol
+from harness.rng import dedicated_rng
+
+
+class EvaluationContext:
+    """What a metric's ``compute`` receives: embeddings, the benchmark and dedicated RNGs."""
+
+    def __init__(
+        self, benchmark: Benchmark, engine: EmbeddingEngine, settings: EvaluationSettings
+    ) -> None:
+        self.benchmark = benchmark
+        self.engine = engine
+        self.settings = settings
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    @property
+    def protocol(self) -> EvaluationProtocol:
+        """The evaluation protocol: every choice point of the metrics, as data."""
+        if self.settings.protocol is None:
+            raise HarnessError(
+                "no evaluation protocol was resolved for this evaluation",
+                "pass EvaluationSettings(protocol=registry.protocol('official'))",
+            )
+        return self.settings.protocol
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The benchmark's metadata files (identities, captions, generic captions, fragile ids)."""
+        return self.benchmark.metadata
+
+    def embeddings(self, split: str) -> SplitEmbeddings:
+        """Normalised embeddings of a split (encoded once per model, shared by all metrics)."""
+        return self.engine.split(self.benchmark.split(split))
+
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """Normalised embeddings of arbitrary texts (cached per text)."""
+        return self.engine.texts(texts, desc=f"{self.engine.label}: prompts")
+
+    def encode_images(
+        self,
+        dataset: datasets.Dataset,
+        desc: str,
+        content_sha256: str | Callable[[], str] | None = None,
+    ) -> torch.Tensor:
+        """Normalised embeddings of a dataset's ``image`` column. Given the images' content hash
+        (or a function computing it, called only when the image cache is on), the preprocessed
+        pixels come from, or go to, the image cache."""
+        engine = self.engine
+        key = None
+        if engine.image_cache is not None and content_sha256 is not None:
+            key = content_sha256() if callable(content_sha256) else content_sha256
+        return engine.images(dataset, desc=f"{engine.label}: {desc}", content_sha256=key)
+
+    def zero_shot_classifier(
+        self, classnames: Sequence[str], templates: Sequence[Any]
+    ) -> torch.Tensor:
+        """[D, classes]: the mean normalised prompt embedding of each class (open_clip's
+        ``build_zero_shot_classifier``; templates are format strings or callables)."""
+        import open_clip
+
+        engine = self.engine
+        with torch.inference_mode():
+            classifier = open_clip.build_zero_shot_classifier(
+                engine.model,
+                engine.tokenizer,
+                list(classnames),
+                list(templates),
+                num_classes_per_batch=50,
+                device=engine.device,
+            )
+        return classifier.float().cpu()
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        """A generator that depends only on the evaluation seed and ``purpose``."""
+        return dedicated_rng(self.settings.seed, purpose)

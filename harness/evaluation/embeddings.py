@@ -1,0 +1,259 @@
+"""The embedding engine: each split encoded once per model, in batches, normalised.
+
+Metrics never encode for themselves: they ask the engine, which caches split embeddings by split
+name and text embeddings by text, so no metric re-encodes what another already encoded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import datasets
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from harness.benchmarks.base import Split
+from harness.evaluation.image_cache import ImageCache, PixelTransform, content_key
+from harness.progress import progress_bar
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+#: images per DataLoader batch when filling the image cache (uint8, written in order)
+DECODE_BATCH = 256
+#: texts per text-encoder batch, always (the last batch is padded with empty texts)
+TEXT_BATCH = 256
+logger = logging.getLogger("salmu_harness")
+
+
+@dataclass(frozen=True)
+class SplitEmbeddings:
+    """Normalised image and caption embeddings of a split's rows, in row order (float32, CPU)."""
+
+    split: str
+    image: torch.Tensor
+    text: torch.Tensor
+    identity_ids: list[str | None]
+    texts: list[str]
+    file_names: list[str]
+
+    def pair_similarities(self) -> torch.Tensor:
+        """Cosine similarity of each image with its own caption."""
+        return (self.image * self.text).sum(dim=1)
+
+
+class _ImageRows(Dataset):
+    def __init__(self, dataset: datasets.Dataset, transform: Callable, column: str) -> None:
+        self.dataset, self.transform, self.column = dataset, transform, column
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.transform(self.dataset[index][self.column].convert("RGB"))
+
+
+class _PixelRows(_ImageRows):
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.transform(self.dataset[index][self.column])
+
+
+def default_workers() -> int:
+    """DataLoader workers for image decoding: all cores but one, at most 8."""
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
+class EmbeddingEngine:
+    """Encodes splits, images and texts for one model on one device and precision."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Callable[..., torch.Tensor],
+        preprocess: Callable,
+        device: torch.device,
+        precision: str = "fp32",
+        batch_size: int | None = 256,
+        num_workers: int | None = None,
+        show_progress: bool = True,
+        label: str = "model",
+        image_cache: ImageCache | None = None,
+        cache_scope: str = "",
+        compile: bool = False,
+    ) -> None:
+        self.model = model.to(device).eval()
+        if device.type == "cuda":  # faster patch-embedding convolutions on GPUs
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.tokenizer = tokenizer
+        self.preprocess = preprocess
+        self.device = device
+        self.precision = precision
+        self._batch_size = batch_size
+        self.num_workers = default_workers() if num_workers is None else num_workers
+        self.show_progress = show_progress
+        self.label = label
+        clip: Any = self.model  # an OpenCLIP model: encode_image, encode_text
+        self._encode_image = torch.compile(clip.encode_image) if compile else None
+        self.image_cache = image_cache
+        self.cache_scope = cache_scope
+        self.pixel_transform = PixelTransform.split(preprocess) if image_cache else None
+        self._splits: dict[str, SplitEmbeddings] = {}
+        self._texts: dict[str, torch.Tensor] = {}
+
+    @property
+    def batch_size(self) -> int:
+        """The batch size given, or (``None``) the largest that fits, found on first use."""
+        if self._batch_size is None:
+            from harness.evaluation.batching import auto_batch_size
+
+            size = getattr(getattr(self.model, "visual", None), "image_size", 224)
+            size = tuple(size) if isinstance(size, tuple | list) else (size, size)
+            self._batch_size = auto_batch_size(
+                self.model, (3, *size), self.device, AUTOCAST_DTYPES.get(self.precision)
+            )
+        return self._batch_size
+
+    def split(self, split: Split) -> SplitEmbeddings:
+        """The split's embeddings, encoded on first use."""
+        if split.name not in self._splits:
+            self._splits[split.name] = SplitEmbeddings(
+                split=split.name,
+                image=self.images(
+                    split.dataset,
+                    desc=f"{self.label}: {split.name} images",
+                    content_sha256=split.sha256 if self.pixel_transform else None,
+                ),
+                text=self.texts(split.texts, desc=f"{self.label}: {split.name} captions"),
+                identity_ids=split.identity_ids,
+                texts=split.texts,
+                file_names=split.file_names,
+            )
+        return self._splits[split.name]
+
+    def images(
+        self,
+        dataset: datasets.Dataset,
+        column: str = "image",
+        desc: str = "images",
+        content_sha256: str | None = None,
+    ) -> torch.Tensor:
+        """Normalised embeddings of every image of ``dataset``.
+
+        With an image cache and the images' content hash, the decoded, resized and cropped
+        pixels are read from (or first written to) the cache instead of decoding every image.
+        """
+        if self.image_cache is None or self.pixel_transform is None or content_sha256 is None:
+            return self._encode(self._decoded(dataset, column, self.preprocess), None, desc)
+        pixels = self.pixel_transform
+        key = content_key(self.cache_scope, content_sha256, column, pixels.description)
+        try:
+            stored = self.image_cache.get_or_build(
+                key,
+                lambda: progress_bar(
+                    self._decoded(dataset, column, pixels.pixels, _PixelRows, DECODE_BATCH),
+                    desc=f"{desc} (decoding once for the image cache)",
+                    enabled=self.show_progress,
+                ),
+                {
+                    "scope": self.cache_scope,
+                    "images": desc.removeprefix(f"{self.label}: "),
+                    "content_sha256": content_sha256,
+                    "column": column,
+                    "transform": pixels.description,
+                },
+            )
+        except OSError as exc:  # a full disk or a read-only cache must not stop an evaluation
+            logger.warning("image cache unavailable (%s); decoding the images instead", exc)
+            return self._encode(self._decoded(dataset, column, self.preprocess), None, desc)
+        batches = (stored[i : i + self.batch_size] for i in range(0, len(stored), self.batch_size))
+        return self._encode(batches, pixels, desc, total=-(-len(stored) // self.batch_size))
+
+    def _decoded(
+        self,
+        dataset: datasets.Dataset,
+        column: str,
+        transform: Callable,
+        rows: type[_ImageRows] = _ImageRows,
+        batch_size: int | None = None,
+    ) -> DataLoader:
+        return DataLoader(
+            rows(dataset, transform, column),
+            batch_size=min(batch_size or self.batch_size, self.batch_size),
+            num_workers=self.num_workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+        )
+
+    def _encode(
+        self,
+        batches: Iterable[torch.Tensor],
+        pixels: PixelTransform | None,
+        desc: str,
+        total: int | None = None,
+    ) -> torch.Tensor:
+        cuda = self.device.type == "cuda"
+        chunks = []  # kept on the device: one transfer at the end, no sync per batch
+        with self._inference():
+            for batch in progress_bar(batches, desc=desc, enabled=self.show_progress, total=total):
+                if cuda and not batch.is_pinned():
+                    batch = batch.pin_memory()
+                batch = batch.to(self.device, non_blocking=True)
+                chunks.append(self._encode_batch(batch, pixels))
+        return torch.cat(chunks).cpu() if chunks else torch.empty(0, 0)
+
+    def _encode_batch(self, raw: torch.Tensor, pixels: PixelTransform | None) -> torch.Tensor:
+        """One batch's normalised embeddings; on running out of GPU memory, in two halves."""
+        try:
+            batch = raw if pixels is None else pixels.normalise(raw)  # uint8: on the device
+            if self.device.type == "cuda":
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            encode = self._encode_image or cast(Any, self.model).encode_image
+            return F.normalize(encode(batch).float(), dim=-1)
+        except torch.cuda.OutOfMemoryError:
+            if len(raw) < 2:
+                raise
+            torch.cuda.empty_cache()
+            half = len(raw) // 2
+            self._batch_size = half  # later batches use the smaller size
+            logger.warning("out of GPU memory; evaluation batch size now %d", half)
+            return torch.cat(
+                [self._encode_batch(raw[:half], pixels), self._encode_batch(raw[half:], pixels)]
+            )
+
+    def texts(self, texts: Sequence[str], desc: str = "texts") -> torch.Tensor:
+        """Normalised embeddings of ``texts``; each distinct text is encoded once per engine.
+
+        Texts are encoded in batches of exactly :data:`TEXT_BATCH` (the last one padded), so a
+        text's embedding never depends on which other texts shared its batch: a matrix product
+        of another shape may round differently, and which texts are still to encode depends on
+        what the engine encoded before.
+        """
+        todo = list(dict.fromkeys(t for t in texts if t not in self._texts))
+        batches = [todo[i : i + TEXT_BATCH] for i in range(0, len(todo), TEXT_BATCH)]
+        with self._inference():
+            for batch in progress_bar(
+                batches, desc=desc, enabled=self.show_progress and bool(todo)
+            ):
+                padded = batch + [""] * (TEXT_BATCH - len(batch))
+                tokens = self.tokenizer(padded).to(self.device, non_blocking=True)
+                text = cast(Any, self.model).encode_text(tokens)[: len(batch)]
+                encoded = F.normalize(text.float(), dim=-1).cpu()
+                self._texts.update(zip(batch, encoded, strict=True))
+        if not texts:
+            return torch.empty(0, 0)
+        return torch.stack([self._texts[t] for t in texts])
+
+    @contextlib.contextmanager
+    def _inference(self) -> Iterator[None]:
+        dtype = AUTOCAST_DTYPES.get(self.precision)
+        autocast = (
+            torch.autocast(self.device.type, dtype=dtype)
+            if dtype is not None and self.device.type == "cuda"
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            yield

@@ -1,0 +1,2 @@
+"""Turning results into conclusions: result tables, leaderboards and their formats, plots,
+paired comparisons."""

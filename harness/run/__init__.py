@@ -1,0 +1,1 @@
+"""Running an unlearning method and evaluating a checkpoint: settings, pipeline, models, budget."""

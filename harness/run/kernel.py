@@ -1,0 +1,126 @@
+"""One unlearning run, as ``run`` and the conformance kit both do it: seed, load a fresh
+Compromised model, give the method its context, run it, check what it returns."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.benchmarks.base import Benchmark, Role
+from harness.context import RunContext, SplitView
+from harness.errors import HarnessError, NonFiniteModelError
+from harness.method import Method
+from harness.run.budget import Budget
+from harness.run.devices import seed_everything
+from harness.run.models import LoadedModel, assert_same_architecture, load_clip, parameter_shapes
+from harness.run.settings import RunOptions
+
+logger = logging.getLogger("salmu_harness")
+
+
+@dataclass
+class Unlearned:
+    """What the method returned, the student it started from and how long it took."""
+
+    returned: Any
+    student: LoadedModel
+    shapes: dict[str, tuple[int, ...]]
+    seconds: float
+
+    def checked(self) -> torch.nn.Module:
+        """The returned model, if it is a torch model of the same architecture with finite
+        weights; a :class:`HarnessError` saying what is wrong otherwise."""
+        return checked_model(self.returned, self.shapes)
+
+
+def unlearn_once(
+    method: Method,
+    parameters: Mapping[str, Any],
+    benchmark: Benchmark,
+    options: RunOptions,
+    device: torch.device,
+    budget: Budget,
+    guard: Callable[[], AbstractContextManager[Any]] | None = None,
+) -> Unlearned:
+    """Run ``method`` once on a fresh copy of the Compromised model (``guard`` wraps the call,
+    e.g. the conformance kit's tripwires); the global generators are restored afterwards."""
+    seed_everything(options.seed)
+    student = load_clip(*model_args(benchmark, "compromised"))
+    shapes = parameter_shapes(student.model)
+    context = make_run_context(student, benchmark, budget, device, options)
+    clock = time.perf_counter()
+    devices = [] if device.type == "cpu" else [device]
+    with guard() if guard else contextlib.nullcontext(), torch.random.fork_rng(devices=devices):
+        returned = method.unlearn(context, dict(parameters))
+    return Unlearned(returned, student, shapes, time.perf_counter() - clock)
+
+
+def make_run_context(
+    student: LoadedModel,
+    benchmark: Benchmark,
+    budget: Budget,
+    device: torch.device,
+    options: RunOptions,
+) -> RunContext:
+    """The context a method receives: its trainable model and budget-counted splits."""
+    forget = benchmark.split("forget")
+    generic = benchmark.metadata["generic_captions"]
+    model = student.model.to(device).train()
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)
+
+    def view(name: str) -> SplitView:
+        return SplitView(benchmark.split(name), budget, student.preprocess_train, student.tokenizer)
+
+    return RunContext(
+        model=model,
+        tokenizer=student.tokenizer,
+        preprocess_train=student.preprocess_train,
+        preprocess_eval=student.preprocess_eval,
+        forget=view("forget"),
+        retain=view("retain"),
+        generic_captions={f: generic[f] for f in forget.file_names if f in generic},
+        device=device,
+        precision=options.precision,
+        seed=options.seed,
+        budget=budget,
+        logger=logger,
+        show_progress=options.show_progress,
+        compile=options.compile,
+    )
+
+
+def checked_model(returned: Any, shapes: dict[str, tuple[int, ...]]) -> torch.nn.Module:
+    """``returned`` if it is a torch model of exactly these parameter shapes, finite."""
+    if not isinstance(returned, torch.nn.Module):
+        raise HarnessError(
+            f"the method returned {type(returned).__name__}, not a torch model",
+            "return the unlearned model from Method.unlearn",
+        )
+    assert_same_architecture(shapes, returned)
+    check_finite(returned, "the unlearned model")
+    return returned
+
+
+def check_finite(model: torch.nn.Module, what: str) -> None:
+    """Raise :class:`NonFiniteModelError` naming the first NaN or infinite weight."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise NonFiniteModelError(
+                f"{what} has NaN or infinite weights (first in {name})",
+                "lower the learning rate or clip gradients; nothing was saved",
+            )
+
+
+def model_args(benchmark: Benchmark, role: Role) -> tuple[Path, str | None]:
+    """Where a reference model's weights are, and its architecture."""
+    source = benchmark.models[role]
+    return source.path, source.architecture

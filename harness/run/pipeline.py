@@ -1,0 +1,342 @@
+"""The run pipeline: method -> unlearned model -> metrics -> result document.
+
+``run_method`` and ``evaluate_checkpoint`` are the Python API behind ``salmu-harness run`` and
+``salmu-harness evaluate``. User mistakes (unknown names, bad parameters, bad device) are caught
+by :func:`~harness.run.plan.prepare` before any model or dataset is loaded. Each function
+collects the result's sections and assembles the document once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.benchmarks.base import Benchmark
+from harness.errors import HarnessError, ParameterError
+from harness.evaluation.evaluator import Evaluator
+from harness.plugins import PluginRecord, Registry, load_plugins
+from harness.results.document import (
+    assemble,
+    base_document,
+    environment,
+    error_record,
+    metric_entry,
+    now,
+    plugins_involved,
+)
+from harness.results.files import write_result
+from harness.results.layout import TRAINING_RECORD, new_run_id, run_folder
+from harness.run.budget import Budget
+from harness.run.isolation import check_isolation, training_record
+from harness.run.kernel import check_finite, model_args, unlearn_once
+from harness.run.models import WEIGHTS_IN_DIR, LoadedModel, load_clip, save_local_dir
+from harness.run.plan import Plan, diagnosis_of, load_for, prepare
+from harness.run.settings import RunOptions
+from harness.storage import file_sha256
+
+logger = logging.getLogger("salmu_harness")
+
+
+@dataclass
+class RunOutcome:
+    """The written result document and where it and the unlearned model are."""
+
+    document: dict[str, Any]
+    result_path: Path
+    model_path: Path | None = None
+
+
+def run_method(
+    method_name: str,
+    parameters: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+    registry: Registry | None = None,
+) -> RunOutcome:
+    """Unlearn with ``method_name``, save the model, evaluate it, write the result."""
+    options = options or RunOptions()
+    registry = registry or load_plugins()
+    method = registry.method(method_name)
+    resolved = method.resolve_parameters(parameters)
+    if not options.budget > 0:
+        raise ParameterError(
+            f"budget {options.budget} must be a positive multiple", "e.g. --budget 5"
+        )
+    plan = prepare(options, registry)
+    started, clock = now(), time.perf_counter()
+    run_id = options.run_id or new_run_id(method.name)
+    folder = run_folder(options.output_dir, run_id)
+    plugin = registry.plugin_of("method", method.name)
+    method_record = {
+        "name": method.name,
+        "version": method.version,
+        "distribution": plugin.distribution,
+        "parameters": resolved,
+    }
+    benchmark = load_for(options, plan, registry)
+    sections = {
+        "method": method_record,
+        "config": options.to_config(method.name, resolved, plan.protocol),
+        **_described(benchmark, options, plan, registry, [plugin]),
+    }
+    budget = Budget(options.budget, len(benchmark.split("forget")))
+    model_path = None
+    try:
+        unlearned = unlearn_once(method, resolved, benchmark, options, plan.device, budget)
+        record = training_record(benchmark, plan.protocol, plan.settings.seed, method_record)
+        model_path = save_local_dir(
+            unlearned.checked().cpu(),
+            unlearned.student.config,
+            folder.model,
+            {TRAINING_RECORD: json.dumps(record, indent=2, sort_keys=True)},
+        )
+        evaluated = load_clip(model_path)
+        isolation = {
+            "status": "guaranteed",
+            "overlapping_captions": 0,
+            "reason": "the method trained on the retain split of this very evaluation",
+        }
+        evaluation_clock = time.perf_counter()
+        found = _evaluated(
+            evaluated, f"local:{model_path}", benchmark, options, plan, registry, sections
+        )
+        found["evaluation"]["retain_isolation"] = isolation
+        cost = _cost(clock, budget, unlearned.seconds, time.perf_counter() - evaluation_clock)
+    except Exception as exc:
+        _write_failure(folder.result, run_id, started, sections, exc, clock, budget)
+        raise
+    document = assemble(
+        base_document("run", run_id, started),
+        **{**sections, **found},
+        finished_at=now(),
+        budget=budget.to_json(),
+        cost=cost,
+    )
+    return RunOutcome(document, write_result(folder.result, document), model_path)
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path, options: RunOptions | None = None, registry: Registry | None = None
+) -> RunOutcome:
+    """Evaluate any checkpoint (``local-dir:`` folder or state-dict file) on the benchmark."""
+    options = options or RunOptions()
+    registry = registry or load_plugins()
+    plan = prepare(options, registry)
+    started, clock = now(), time.perf_counter()
+    run_id = options.run_id or new_run_id(f"evaluate-{Path(str(checkpoint)).name}")
+    folder = run_folder(options.output_dir, run_id)
+    benchmark = load_for(options, plan, registry)
+    architecture = benchmark.models["compromised"].architecture or _architecture_of(benchmark)
+    evaluated = load_clip(checkpoint, architecture=architecture)
+    check_finite(evaluated.model, f"checkpoint {checkpoint}")
+    sections = {
+        "method": None,
+        "config": options.to_config(None, None, plan.protocol),
+        **_described(benchmark, options, plan, registry, [], trained=False),
+    }
+    found = _evaluated(
+        evaluated, f"local:{checkpoint}", benchmark, options, plan, registry, sections
+    )
+    checkpoint_path = Path(str(checkpoint).removeprefix("local-dir:"))
+    found["evaluation"]["retain_isolation"] = _isolation_of(
+        evaluated, sections["models"], checkpoint_path, benchmark, plan
+    )
+    document = assemble(
+        base_document("evaluate", run_id, started),
+        **{**sections, **found},
+        finished_at=now(),
+        budget=None,
+        cost=_cost(clock, None, 0.0, time.perf_counter() - clock),
+    )
+    return RunOutcome(document, write_result(folder.result, document))
+
+
+def reference_records(
+    options: RunOptions, registry: Registry | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """Clean and Compromised records of every selected metric, by reference cache key.
+
+    Computed once (or read from the cache) so that a sweep can hand them to every trial;
+    also returns the reference cache's hits and misses (misses = metric results computed).
+    """
+    registry = registry or load_plugins()
+    plan = prepare(options, registry)
+    benchmark = load_for(options, plan, registry)
+    evaluator = _evaluator(benchmark, options, plan, _reference_hashes(benchmark))
+    records = evaluator.reference_records()
+    return records, evaluator.cache_counts()["reference_cache"]
+
+
+def _evaluator(
+    benchmark: Benchmark, options: RunOptions, plan: Plan, hashes: dict[str, str]
+) -> Evaluator:
+    return Evaluator(
+        benchmark,
+        plan.metrics,
+        plan.settings,
+        plan.engine_options(options),
+        lambda role: load_clip(*model_args(benchmark, role)),
+        hashes,
+        image_cache=options.image_cache,
+        preloaded=options.references,
+    )
+
+
+def _evaluated(
+    evaluated: LoadedModel,
+    evaluated_id: str,
+    benchmark: Benchmark,
+    options: RunOptions,
+    plan: Plan,
+    registry: Registry,
+    sections: dict[str, Any],
+) -> dict[str, Any]:
+    """The sections an evaluation fills: models, evaluation, metrics, suite and diagnosis."""
+    models = {**sections["models"], "evaluated": _model_record(evaluated, evaluated_id)}
+    hashes = {role: models[role]["sha256"] for role in ("clean", "compromised")}
+    evaluator = _evaluator(benchmark, options, plan, hashes)
+    references = evaluator.references()
+    records = evaluator.evaluate(evaluated)
+    metrics = {
+        m.key: metric_entry(
+            m,
+            registry.plugin_of("metric", m.key),
+            records[m.key],
+            {role: references[role][m.key] for role in ("clean", "compromised")},
+        )
+        for m in plan.metrics
+    }
+    return {
+        "models": models,
+        "evaluation": {**plan.settings.to_json(), **evaluator.cache_counts()},
+        "metrics": metrics,
+        "suite": plan.suite.declaration() if plan.suite else None,
+        "diagnosis": diagnosis_of(plan, metrics),
+    }
+
+
+def _described(
+    benchmark: Benchmark,
+    options: RunOptions,
+    plan: Plan,
+    registry: Registry,
+    extra_plugins: list[PluginRecord],
+    trained: bool = True,
+) -> dict[str, Any]:
+    """The sections known before anything is evaluated."""
+    records = [registry.plugin_of("metric", m.key) for m in plan.metrics] + extra_plugins
+    hashes = _reference_hashes(benchmark)
+    models: dict[str, Any] = {
+        role: {
+            "id": source.id,
+            "revision": source.revision,
+            "path": str(source.path),
+            "architecture": source.architecture,
+            "sha256": hashes[role],
+        }
+        for role, source in benchmark.models.items()
+    }
+    return {
+        "plugins": plugins_involved(records),
+        "seeds": {
+            "run": options.seed if trained else None,
+            "evaluation": plan.settings.seed,
+        },
+        "environment": environment(str(plan.device), options.precision),
+        "benchmark": benchmark.describe(),
+        "models": {**models, "evaluated": None},
+        "evaluation": plan.settings.to_json(),
+    }
+
+
+def _isolation_of(
+    evaluated: LoadedModel,
+    models: dict[str, Any],
+    checkpoint: Path,
+    benchmark: Benchmark,
+    plan: Plan,
+) -> dict[str, Any]:
+    for role in ("compromised", "clean"):
+        if evaluated.sha256 == models[role]["sha256"]:
+            return {
+                "status": "guaranteed",
+                "overlapping_captions": 0,
+                "reason": f"the evaluated weights are the benchmark's {role} model, "
+                "which no method trained",
+            }
+    return check_isolation(checkpoint, benchmark, plan.suites, plan.protocol, plan.settings.seed)
+
+
+def _write_failure(
+    path: Path,
+    run_id: str,
+    started: str,
+    sections: dict[str, Any],
+    exc: BaseException,
+    clock: float,
+    budget: Budget,
+) -> None:
+    """Record a failed run (nothing else of it is kept: no model, no metrics)."""
+    models = {**sections["models"], "evaluated": None}
+    document = assemble(
+        {**base_document("run", run_id, started), "status": "failed"},
+        **{**sections, "models": models, "metrics": {}},
+        error=error_record(exc),
+        finished_at=now(),
+        budget=budget.to_json(),
+        cost=_cost(clock, budget, 0.0, 0.0),
+    )
+    try:
+        write_result(path, document)
+    except HarnessError:
+        logger.exception("could not record the failed run")
+
+
+def _cost(
+    clock: float, budget: Budget | None, method_s: float, evaluation_s: float
+) -> dict[str, Any]:
+    cost: dict[str, Any] = {
+        "wall_seconds": round(time.perf_counter() - clock, 3),
+        "method_seconds": round(method_s, 3),
+        "evaluation_seconds": round(evaluation_s, 3),
+        "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+    if budget is not None:
+        cost["optimizer_steps"] = budget.optimizer_steps
+        cost["samples_read"] = dict(sorted(budget.reads.items()))
+    if torch.cuda.is_available():
+        cost["peak_gpu_memory_bytes"] = int(torch.cuda.max_memory_allocated())
+    return cost
+
+
+def _architecture_of(benchmark: Benchmark) -> str | None:
+    path = benchmark.models["compromised"].path
+    return f"local-dir:{path}" if path.is_dir() else None
+
+
+def _reference_hashes(benchmark: Benchmark) -> dict[str, str]:
+    """The sha256 of each reference model's weights file, by role."""
+    hashes: dict[str, str] = {}
+    for role, source in benchmark.models.items():
+        path = source.path
+        if path.is_dir():
+            path = next(path / n for n in WEIGHTS_IN_DIR if (path / n).is_file())
+        hashes[role] = file_sha256(path)
+    return hashes
+
+
+def _model_record(loaded: LoadedModel, model_id: str) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "revision": None,
+        "path": str(loaded.weights_path),
+        "architecture": loaded.architecture,
+        "sha256": loaded.sha256,
+    }

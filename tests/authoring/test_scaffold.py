@@ -1,0 +1,93 @@
+"""``new-plugin`` packages install, pass their own tests and run under the harness."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.authoring.scaffold import new_plugin
+from harness.cli import main
+from harness.errors import ParameterError
+from harness.results.validation import validate_file
+
+
+def run(*args: str, cwd: Path | None = None, plugins: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "SALMU_HARNESS_PLUGINS": plugins}
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_generated_plugins_install_pass_their_tests_and_run(
+    mini_root: Path, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(main, ["new-plugin", "foo", "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    method = tmp_path / "salmu-method-foo"
+    metric = new_plugin("bar", "metric", tmp_path)
+    assert (method / ".github" / "workflows" / "ci.yml").read_text().count("salmu-harness") == 3
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+    assert run(*pip, str(method), str(metric)).returncode == 0
+    try:
+        for package in (method, metric):
+            tests = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package)
+            assert tests.returncode == 0, tests.stdout + tests.stderr
+        listed = json.loads(
+            run(
+                sys.executable,
+                "-m",
+                "harness.cli",
+                "plugins",
+                "--json",
+                plugins="salmu-method-foo,salmu-metric-bar",
+            ).stdout
+        )
+        assert {p["distribution"] for p in listed} >= {"salmu-method-foo", "salmu-metric-bar"}
+        out = tmp_path / "out"
+        runs = run(
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "foo",
+            "--benchmark",
+            str(mini_root),
+            "--budget",
+            "1",
+            "--metrics",
+            "bar,1.1",
+            "--output",
+            str(out),
+            "--workers",
+            "0",
+            "--quiet",
+            plugins="salmu-method-foo,salmu-metric-bar",
+        )
+        assert runs.returncode == 0, runs.stderr
+        (path,) = out.glob("*/result.json")
+        assert validate_file(path) == []
+        assert json.loads(path.read_text())["metrics"]["bar"]["status"] == "ok"
+    finally:
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "uninstall",
+            "-y",
+            "-q",
+            "salmu-method-foo",
+            "salmu-metric-bar",
+        )
+
+
+def test_bad_names_and_existing_folders(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="is invalid"):
+        new_plugin("Foo Bar", "method", tmp_path)
+    new_plugin("foo", "method", tmp_path)
+    with pytest.raises(ParameterError, match="already exists"):
+        new_plugin("foo", "method", tmp_path)

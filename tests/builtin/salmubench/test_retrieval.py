@@ -1,0 +1,79 @@
+"""RetFail's ranking arithmetic on hand-built embeddings with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from harness.builtin.salmubench.retrieval import gallery_ranks, reciprocal_rank_and_hit, text_codes
+
+
+def unit(rows: list[list[float]]) -> torch.Tensor:
+    return F.normalize(torch.tensor(rows, dtype=torch.float32), dim=1)
+
+
+def test_perfect_retrieval_ranks_first() -> None:
+    eye = torch.eye(4)
+    distractors = unit([[0, 0, 0, 1]] * 3)
+    # row 3 ties with all 3 distractors: 0, half or one place each, by the tie rule
+    assert gallery_ranks(eye, eye, distractors).tolist() == [1.0, 1.0, 1.0, 1.0]
+    half = gallery_ranks(eye, eye, distractors, ties="half")
+    assert half.tolist() == [1.0, 1.0, 1.0, 2.5]
+    assert gallery_ranks(eye, eye, distractors, ties="pessimistic").tolist() == [1, 1, 1, 4]
+    rr, hit = reciprocal_rank_and_hit(half)
+    assert rr[:3].tolist() == [1.0, 1.0, 1.0] and hit.tolist() == [1, 1, 1, 0]
+
+
+def test_worst_case_ranks_last() -> None:
+    image, text = unit([[1, 0]]), unit([[-1, 0]])
+    distractors = unit([[1, 0], [1, 1], [0, 1]])
+    for ties in ("strict", "half", "pessimistic"):
+        assert gallery_ranks(image, text, distractors, ties=ties).tolist() == [4.0]
+
+
+def test_ties_by_rule() -> None:
+    image = unit([[1, 0]])
+    same = unit([[1, 0]])
+    assert gallery_ranks(image, same, same.repeat(4, 1), ties="strict").tolist() == [1.0]
+    ranks = gallery_ranks(image, same, same.repeat(4, 1), ties="half")
+    assert ranks.tolist() == [1 + 0.5 * 4]
+    rr, hit = reciprocal_rank_and_hit(ranks)
+    assert rr.tolist() == [1 / 3] and hit.tolist() == [0.0]
+    assert gallery_ranks(image, same, same.repeat(4, 1), ties="pessimistic").tolist() == [5.0]
+
+
+def test_identical_distractors_kept_as_ties_or_excluded() -> None:
+    image, text = unit([[1, 0]]), unit([[0, 1]])
+    # distractor 0 has the true caption's text but (as float noise would) scores higher
+    distractors = unit([[1, 0], [1, 0.1], [-1, 0]])
+    true_codes, distractor_codes = text_codes(["mine"], ["mine", "other", "third"])
+    assert gallery_ranks(image, text, distractors).tolist() == [3.0]
+    kept = gallery_ranks(image, text, distractors, true_codes, distractor_codes, "keep")
+    assert kept.tolist() == [2.0]  # a tie: strict ranks do not count it
+    pessimistic = gallery_ranks(
+        image, text, distractors, true_codes, distractor_codes, "keep", "pessimistic"
+    )
+    assert pessimistic.tolist() == [3.0]  # the tie costs a place
+    excluded = gallery_ranks(
+        image, text, distractors, true_codes, distractor_codes, "exclude", "pessimistic"
+    )
+    assert excluded.tolist() == [2.0]  # left out: no place whatever the tie rule
+
+
+def test_text_codes_are_shared_across_sequences() -> None:
+    a, b = text_codes(["x", "y", "x"], ["y", "z"])
+    assert a.tolist() == [0, 1, 0] and b.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("ties", ["strict", "half"])
+def test_random_embeddings_give_chance_level_mrr(ties: str) -> None:
+    generator = torch.Generator().manual_seed(0)
+    image = F.normalize(torch.randn(400, 64, generator=generator), dim=1)
+    text = F.normalize(torch.randn(400, 64, generator=generator), dim=1)
+    distractors = F.normalize(torch.randn(99, 64, generator=generator), dim=1)
+    ranks = gallery_ranks(image, text, distractors, ties=ties, chunk=64)
+    rr, _ = reciprocal_rank_and_hit(ranks)
+    expected = np.mean(1 / np.arange(1, 101))  # uniform rank over 100 places
+    assert abs(rr.mean() - expected) < 0.02
