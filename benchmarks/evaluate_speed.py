@@ -41,7 +41,7 @@ def perturbed_checkpoints(benchmark, folder: Path) -> list[Path]:
     import torch
     from safetensors.torch import save_file
 
-    from harness.models import load_clip
+    from harness.run.models import load_clip
 
     model = load_clip(benchmark.models["compromised"].path).model
     paths = []
@@ -64,10 +64,12 @@ def official_style(benchmark_spec: str, checkpoint: str) -> None:
     import torch
 
     from harness.benchmarks import load_benchmark
-    from harness.embeddings import EmbeddingEngine
-    from harness.evaluation import EvaluationContext, EvaluationSettings, evaluate_metrics
-    from harness.models import load_clip
+    from harness.evaluation.context import EvaluationContext
+    from harness.evaluation.embeddings import EmbeddingEngine
+    from harness.evaluation.runner import evaluate_metrics
+    from harness.evaluation.settings import EvaluationSettings
     from harness.plugins import load_plugins
+    from harness.run.models import load_clip
 
     benchmark = load_benchmark(benchmark_spec, {})
     registry = load_plugins()
@@ -100,9 +102,9 @@ def encoding_throughput(benchmark, repeats: int = 3) -> dict[str, float]:
     import torch
     import torch.nn.functional as F
 
-    from harness.embeddings import EmbeddingEngine
-    from harness.image_cache import ImageCache, PixelTransform
-    from harness.models import load_clip
+    from harness.evaluation.embeddings import EmbeddingEngine
+    from harness.evaluation.image_cache import ImageCache, PixelTransform
+    from harness.run.models import load_clip
 
     loaded = load_clip(benchmark.models["compromised"].path)
     split = benchmark.split("retain_synth")
@@ -145,7 +147,7 @@ def encoding_throughput(benchmark, repeats: int = 3) -> dict[str, float]:
 
 
 def _key(engine, split) -> str:
-    from harness.image_cache import content_key
+    from harness.evaluation.image_cache import content_key
 
     return content_key(
         engine.cache_scope, split.sha256, "image", engine.pixel_transform.description
@@ -165,7 +167,7 @@ def main() -> None:
         official_style(*args.official)
         return
 
-    from harness.benchmarks.mini.build import ensure_mini
+    from harness.builtin.mini.build import ensure_mini
 
     mini = ensure_mini({"scale": args.scale, "seed": args.seed}, show_progress=False)
     with tempfile.TemporaryDirectory(prefix="salmu-evaluate-speed-") as tmp:

@@ -33,13 +33,14 @@ from tabulate import tabulate
 from torch.utils.flop_counter import FlopCounterMode
 
 from harness.benchmarks.local import load_local_benchmark
-from harness.benchmarks.mini.build import ensure_mini
-from harness.benchmarks.mini.training import register_config
-from harness.embeddings import EmbeddingEngine
-from harness.image_cache import ImageCache
-from harness.models import load_clip, save_local_dir
-from harness.pipeline import RunOptions, evaluate_checkpoint, run_method
+from harness.builtin.mini.build import ensure_mini
+from harness.builtin.mini.training import register_config
+from harness.evaluation.embeddings import EmbeddingEngine
+from harness.evaluation.image_cache import ImageCache
 from harness.plugins import load_plugins
+from harness.run.models import load_clip, save_local_dir
+from harness.run.pipeline import evaluate_checkpoint, run_method
+from harness.run.settings import RunOptions
 
 AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 

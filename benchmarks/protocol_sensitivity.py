@@ -60,9 +60,9 @@ def parse_options(items: list[str]) -> dict[str, str]:
 
 def engines(benchmark: Any, device: Any) -> dict[str, Any]:
     """One embedding engine per reference model (embeddings computed once, shared)."""
-    from harness.embeddings import EmbeddingEngine
-    from harness.image_cache import ImageCache
-    from harness.models import load_clip
+    from harness.evaluation.embeddings import EmbeddingEngine
+    from harness.evaluation.image_cache import ImageCache
+    from harness.run.models import load_clip
 
     out = {}
     images = ImageCache()
@@ -83,7 +83,8 @@ def engines(benchmark: Any, device: Any) -> dict[str, Any]:
 
 
 def measure_all(benchmark: Any, protocol: Any, registry: Any, device: Any) -> dict[str, Any]:
-    from harness.evaluation import EvaluationContext, EvaluationSettings
+    from harness.evaluation.context import EvaluationContext
+    from harness.evaluation.settings import EvaluationSettings
     from harness.metric import SkipMetric
 
     by_key = {m.key: m for m in registry.select_metrics()}
@@ -244,7 +245,7 @@ def main() -> None:
 
     from harness.benchmarks import load_benchmark
     from harness.plugins import load_plugins
-    from harness.seeding import resolve_device
+    from harness.run.devices import resolve_device
 
     started = time.perf_counter()
     registry = load_plugins(third_party=False)
