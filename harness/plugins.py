@@ -206,11 +206,11 @@ def load_plugins(*, builtins: bool = True, third_party: bool = True) -> Registry
     if third_party:
         for entry_point in _selected_entry_points():
             dist = entry_point.dist
-            record = PluginRecord(
-                entry_point.name,
-                dist.name if dist else "(unknown)",
-                dist.version if dist else "(unknown)",
-            )
+            distribution = dist.name if dist else "(unknown)"
+            name = entry_point.name
+            if name in registry.plugins:  # two distributions chose the same entry-point name
+                name = f"{distribution}:{name}"
+            record = PluginRecord(name, distribution, dist.version if dist else "(unknown)")
             _import_and_register(manager, registry, record, entry_point.value)
     for hook_name, kind in HOOK_KINDS:
         for impl in getattr(manager.hook, hook_name).get_hookimpls():

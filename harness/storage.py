@@ -2,7 +2,7 @@
 settings files (JSON or YAML) and the JSON Schemas it ships.
 
 PyYAML (YAML 1.1) reads ``1e-5`` as a string: it wants a dot in a float's mantissa
-(``1.0e-5``), and learning rates are written ``1e-5``. :func:`load_yaml` is ``yaml.safe_load``
+(``1.0e-5``), and learning rates are written ``1e-5``. ``load_yaml`` is ``yaml.safe_load``
 with YAML 1.2's float syntax added, nothing else.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import platformdirs
 
-from harness.errors import ParameterError
+from harness.errors import HarnessError, ParameterError
 
 CACHE_ENV_VAR = "SALMU_HARNESS_CACHE"
 RESULT_SCHEMA = "result.schema.json"
@@ -35,7 +35,13 @@ def cache_dir(*parts: str) -> Path:
     """The harness cache (``$SALMU_HARNESS_CACHE`` or the user cache dir), sub-folder created."""
     root = os.environ.get(CACHE_ENV_VAR) or platformdirs.user_cache_dir("salmu-harness")
     path = Path(root).expanduser().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(
+            f"the cache folder {path} cannot be created: {exc.strerror or exc}",
+            f"set {CACHE_ENV_VAR} to a folder you can write to",
+        ) from exc
     return path
 
 
@@ -93,6 +99,37 @@ def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def writable_folder(path: Path, what: str = "output folder") -> Path:
+    """``path``, created if needed, once a file could be written in it; a clear error
+    otherwise (checked before any work, so nothing is computed for nothing)."""
+    path = Path(path).expanduser()
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ParameterError(
+            f"{what} {path} cannot be created: {blocker} is a file, not a folder",
+            "choose a folder you can create and write to",
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ParameterError(
+            f"{what} {path} cannot be written: {exc.strerror or exc}",
+            "choose a folder you can create and write to",
+        ) from exc
+    return path
+
+
+def writable_file(path: Path, what: str = "output file") -> Path:
+    """``path`` if it names a file that can be written (its folder is created if needed)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ParameterError(f"{what} {path} is a folder", "give the path of a file")
+    writable_folder(path.parent, f"the folder of {what}")
+    return path
 
 
 @cache

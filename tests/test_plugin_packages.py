@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,58 +19,8 @@ import pytest
 
 from harness.results.validation import validate_file
 
-PLUGIN_SOURCE = '''
-"""A throwaway plugin: a method that reads one forget batch, and a metric."""
-import os
-import time
-
-import harness
-
-
-def unlearn(ctx, params):
-    ctx.forget.rows(range(params["rows"]))
-    ctx.step()
-    marker = os.environ.get("THROWAWAY_MARKER")
-    if marker:
-        open(marker, "w").write("started")
-        time.sleep(params["sleep"])
-    return ctx.model
-
-
-def forget_similarity(ctx):
-    sims = ctx.embeddings("forget").pair_similarities()
-    return harness.MetricOutcome(value=float(sims.max()), details={"what": "max similarity"})
-
-
-@harness.hookimpl
-def register_methods(register):
-    register(harness.Method(
-        "throwaway", "Reads a few rows and returns the model unchanged.", "0.0.1", unlearn,
-        {"type": "object", "properties": {
-            "rows": {"type": "integer", "minimum": 1, "default": 4},
-            "sleep": {"type": "number", "minimum": 0, "default": 0}}}))
-
-
-@harness.hookimpl
-def register_metrics(register):
-    register(harness.Metric(
-        "throwaway.max-sim", "MaxSim", "Largest forget pair similarity.", ("forget",),
-        "lower", "clean", "1", forget_similarity, "efficacy", (-1.0, 1.0)))
-
-
-def load_copy(options):
-    import dataclasses
-
-    benchmark = harness.load_benchmark(options["root"])
-    return dataclasses.replace(benchmark, name="tiny-copy")
-
-
-@harness.hookimpl
-def register_benchmarks(register):
-    register(harness.BenchmarkLoader(
-        "tiny-copy", "A benchmark folder under another name.", load_copy,
-        {"root": "the benchmark folder to copy"}))
-'''
+#: the source of the throwaway distribution's only module (also imported in-process)
+PLUGIN_SOURCE = (Path(__file__).parent / "throwaway_plugin.py").read_text(encoding="utf-8")
 
 
 def make_package(root: Path, dist: str, module: str, source: str) -> Path:
@@ -160,6 +111,18 @@ def test_installed_plugin_is_listed_run_and_uninstalled(
     assert document["budget"]["samples_read"] == {"forget": 4}
     assert {p["distribution"] for p in document["plugins"]} == {"salmu-harness", "salmu-throwaway"}
     assert "MaxSim" in run.stdout
+    # the method returns the Compromised model unchanged: the run says so and records it
+    assert [w["code"] for w in document["warnings"]] == ["weights-unchanged"]
+    assert "warning: weights-unchanged: the method returned the Compromised weights" in run.stdout
+    strict = cli("validate", "--strict", str(result), plugins="salmu-throwaway")
+    assert strict.returncode == 1
+    assert "$.warnings: the method returned the Compromised weights unchanged (a no-op)" in (
+        strict.stderr
+    )
+    # the method's ctx.logger.info line: always in run.log, on stderr only with -v
+    log = (result.parent / "run.log").read_text()
+    assert "INFO salmu_harness.method.throwaway: throwaway reads 4 forget rows" in log
+    assert "throwaway reads" not in run.stderr
 
     pip("uninstall", "-y", "salmu-throwaway")
     try:
@@ -170,6 +133,106 @@ def test_installed_plugin_is_listed_run_and_uninstalled(
         ]
     finally:
         pip("install", "--no-deps", "--no-build-isolation", str(installed))
+
+
+@pytest.mark.slow
+def test_verbose_runs_show_the_method_log_on_stderr(
+    installed, mini_root: Path, tmp_path: Path
+) -> None:
+    args = ["--benchmark", str(mini_root), "--output", str(tmp_path), "--workers", "0"]
+    run = cli(
+        "run",
+        "throwaway",
+        "--set",
+        "nudge=0.01",
+        "--metrics",
+        "1.2",
+        "--quiet",
+        "-v",
+        *args,
+        plugins="salmu-throwaway",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "INFO salmu_harness.method.throwaway: throwaway reads 4 forget rows" in run.stderr
+    assert "warning:" not in run.stdout  # a nudged model is no no-op
+    checked = cli(
+        "check-method", "throwaway", "--set", "nudge=0.01", "-v", plugins="salmu-throwaway"
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "throwaway: 7 passed, 0 failed" in checked.stdout
+    assert checked.stderr.count("salmu_harness.method.throwaway: throwaway reads 4") == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("settings", "check", "reason"),
+    [
+        ([], "changes the model", "returned the Compromised weights unchanged: a no-op"),
+        (["misbehave=overrun"], "budget", "would exceed the budget of 2x"),
+        (["misbehave=holdout"], "isolation", "the method loaded the benchmark itself"),
+        (["misbehave=random"], "deterministic", "two runs with the same seed gave different"),
+        (["misbehave=tamper"], "compromised untouched", "changed during the method"),
+    ],
+)
+def test_check_method_fails_a_misbehaving_method_with_the_reason(
+    installed, mini_root: Path, tmp_path: Path, settings: list[str], check: str, reason: str
+) -> None:
+    weights = mini_root / "models" / "compromised" / "open_clip_model.safetensors"
+    backup = tmp_path / "backup.safetensors"
+    shutil.copy2(weights, backup)
+    # a misbehaving method also nudges the weights, so that only its misbehaviour fails
+    sets = [arg for value in settings for arg in ("--set", value, "--set", "nudge=0.01")]
+    try:
+        checked = cli(
+            "check-method",
+            "throwaway",
+            *sets,
+            plugins="salmu-throwaway",
+            env={"THROWAWAY_COMPROMISED": str(weights)},
+        )
+    finally:
+        shutil.copy2(backup, weights)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    (line,) = [row for row in checked.stdout.splitlines() if f"FAIL  {check}" in row]
+    assert reason in line
+    assert "Traceback" not in checked.stderr
+
+
+@pytest.mark.slow
+def test_metrics_that_raise_or_return_nan_fail_the_command_not_the_result(
+    installed, mini_root: Path, tmp_path: Path
+) -> None:
+    run = cli(
+        "evaluate",
+        str(mini_root / "models" / "compromised"),
+        "--benchmark",
+        str(mini_root),
+        "--metrics",
+        "bad.raises,bad.nan,bad.bounds,1.2",
+        "--output",
+        str(tmp_path),
+        "--workers",
+        "0",
+        "--quiet",
+        plugins="salmu-throwaway",
+        env={"THROWAWAY_BAD_METRICS": "1"},
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    (result,) = tmp_path.glob("*/result.json")
+    assert validate_file(result) == []
+    metrics = json.loads(result.read_text())["metrics"]
+    assert {k: m["status"] for k, m in metrics.items()} == {
+        "bad.raises": "failed",
+        "bad.nan": "failed",
+        "bad.bounds": "failed",
+        "1.2": "ok",
+    }
+    assert metrics["bad.raises"]["error"] == "RuntimeError: this metric is broken on purpose"
+    assert metrics["bad.nan"]["error"].startswith("bad.nan computed a non-finite value (nan)")
+    assert metrics["bad.bounds"]["error"].startswith(
+        "bad.bounds computed value = 2.0, outside its declared bounds [0.0, 1.0]"
+    )
+    assert "Traceback" not in run.stderr
 
 
 @pytest.mark.slow
@@ -222,8 +285,7 @@ def test_killing_a_run_leaves_no_complete_result(
         process.wait(30)
     finally:
         process.kill()
-    results = list((tmp_path / "out").rglob("result.json"))
-    assert all(validate_file(path) for path in results)  # none exists, or none validates
+    assert list((tmp_path / "out").rglob("result.json")) == []  # killed before any result
     assert not list((tmp_path / "out").rglob("open_clip_model.safetensors"))
 
 

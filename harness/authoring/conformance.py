@@ -2,7 +2,8 @@
 
 On the CPU, on the test-scale SALMU-mini (built once, cached), a method must:
 
-- return a model of the same architecture, with finite weights;
+- return a model of the same architecture, with finite weights, that differs from the
+  Compromised model (a method that changes nothing is a no-op);
 - leave the Compromised model the harness holds untouched (in memory and on disk);
 - stay within its compute budget;
 - never read the holdout splits or the Clean model;
@@ -22,7 +23,7 @@ from typing import Any, cast
 import torch
 
 from harness.benchmarks.base import Benchmark
-from harness.errors import HarnessError
+from harness.errors import BudgetExceededError, HarnessError
 from harness.plugins import Registry, load_plugins
 from harness.run.budget import Budget
 from harness.run.kernel import model_args, unlearn_once
@@ -62,6 +63,7 @@ class _Tripwire:
 def _guarded(benchmark: Benchmark, touched: list[str]) -> Iterator[None]:
     """Trip on any access to holdout splits or on loading the Clean model during the method
     (what was touched is added to ``touched``)."""
+    import harness
     import harness.benchmarks as benchmarks
     import harness.run.models as models
 
@@ -79,14 +81,23 @@ def _guarded(benchmark: Benchmark, touched: list[str]) -> Iterator[None]:
         touched.append("the benchmark loader")
         raise ForbiddenAccessError("the method loaded the benchmark itself")
 
+    # ``harness.load_benchmark`` is bound lazily, on first use: it is guarded whether or not it
+    # was bound before, and unbound again afterwards if it was not
+    public = vars(harness)
+    public_benchmark = public.get("load_benchmark")
     for name in FORBIDDEN_SPLITS:
         setattr(benchmark.splits[name], "dataset", _Tripwire(f"split {name!r}"))  # noqa: B010
     setattr(models, "load_clip", guarded_load)  # noqa: B010
     setattr(benchmarks, "load_benchmark", guarded_benchmark)  # noqa: B010
+    public["load_benchmark"] = guarded_benchmark
     try:
         yield
     finally:
         models.load_clip, benchmarks.load_benchmark = original_load, original_benchmark
+        if public_benchmark is None:
+            public.pop("load_benchmark", None)
+        else:
+            public["load_benchmark"] = public_benchmark
         for name, dataset in saved_splits.items():
             benchmark.splits[name].dataset = dataset
 
@@ -121,6 +132,8 @@ def check_method(
     runs: list[torch.nn.Module] = []
     budgets: list[Budget] = []
     touched: list[str] = []
+    changed: list[bool] = []
+    untouched: list[bool] = []
     for _ in range(2):
         run_budget = Budget(budget, len(benchmark.split("forget")))
         try:
@@ -135,6 +148,8 @@ def check_method(
             )
         except ForbiddenAccessError as exc:
             return [Check("isolation", False, exc.message)]
+        except BudgetExceededError as exc:
+            return [Check("budget", False, exc.message)]
         except HarnessError as exc:
             return [Check("runs", False, str(exc))]
         budgets.append(run_budget)
@@ -142,16 +157,31 @@ def check_method(
             runs.append(unlearned.checked())
         except HarnessError as exc:
             return [Check("architecture", False, exc.message)]
+        changed.append(unlearned.weights_changed)
+        # after each run: a second run could undo what the first did to the file
+        untouched.append(
+            all(torch.equal(held[k], v) for k, v in weights.model.state_dict().items())
+            and file_sha256(weights.weights_path) == sha_before
+        )
     checks.append(Check("architecture", True, "same parameter names and shapes, finite weights"))
-    unchanged = all(torch.equal(held[k], v) for k, v in weights.model.state_dict().items())
-    unchanged &= file_sha256(weights.weights_path) == sha_before
+    checks.append(
+        Check(
+            "changes the model",
+            changed[0],
+            "the returned weights differ from the Compromised ones"
+            if changed[0]
+            else "the method returned the Compromised weights unchanged: a no-op",
+        )
+    )
+    unchanged = all(untouched)
     checks.append(
         Check(
             "compromised untouched",
             unchanged,
             "the harness's Compromised weights are bit-identical after the method"
             if unchanged
-            else "the Compromised weights changed during the method",
+            else "the Compromised weights (in memory or in their checkpoint file) changed "
+            "during the method: a method must only change ctx.model, its own copy",
         )
     )
     used = budgets[0]

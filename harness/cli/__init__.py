@@ -1,6 +1,6 @@
 """The ``salmu-harness`` command line: one module per subcommand, imported only when used.
 
-Any :class:`~harness.errors.HarnessError` ends in its one-line message (and hint) on stderr and
+Any ``harness.errors.HarnessError`` ends in its one-line message (and hint) on stderr and
 a non-zero exit code, never in a traceback.
 """
 

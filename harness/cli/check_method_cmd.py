@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from harness.cli.options import verbose_option
+
 
 @click.command("check-method")
 @click.argument("name")
@@ -23,12 +25,17 @@ import click
     show_default=True,
     help="Budget of the check runs, in passes over the (test-scale) forget split.",
 )
-def command(name: str, assignments: tuple[str, ...], budget: float) -> None:
-    """Check that method NAME behaves: architecture, isolation, budget, determinism, reload."""
+@verbose_option
+def command(name: str, assignments: tuple[str, ...], budget: float, verbose: int) -> None:
+    """Check that method NAME behaves: architecture, changes, isolation, budget, determinism,
+    reload."""
     from tabulate import tabulate
 
     from harness.authoring.conformance import check_method
     from harness.cli.options import parse_assignments
+    from harness.run.logs import log_to_stderr
+
+    log_to_stderr(verbose)
 
     checks = check_method(name, parse_assignments(assignments, "--set"), budget=budget)
     click.echo(

@@ -19,11 +19,15 @@ def command(
     config_file: Path | None,
     quiet: bool,
     benchmark_option: tuple[str, ...],
+    verbose: int,
     **cli: Any,
 ) -> None:
     """Evaluate CHECKPOINT: a local-dir: folder or a .safetensors/.bin/.pt state dict."""
     from harness.reports.result_text import render
+    from harness.run.logs import log_to_stderr
     from harness.run.pipeline import evaluate_checkpoint
+
+    log_to_stderr(verbose)
 
     options = options_from(read_config(config_file), cli, benchmark_option, quiet)
     outcome = evaluate_checkpoint(checkpoint, options)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from harness.cli.options import checked_folder
+
 
 @click.command("import-official")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -32,6 +34,7 @@ import click
 @click.option(
     "--output",
     type=click.Path(path_type=Path),
+    callback=checked_folder,
     default=Path("salmu-results"),
     show_default=True,
     help="Folder for the result's run folder.",

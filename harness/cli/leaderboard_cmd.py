@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from harness.cli.options import checked_file
 from harness.results.layout import result_files
 
 if TYPE_CHECKING:
@@ -23,7 +24,10 @@ FORMATS = ("table", "md", "csv", "html", "json")
 )
 @click.option("--sort", "sort_by", metavar="METRIC", help="Metric key or name, best first.")
 @click.option(
-    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (atomically)."
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=checked_file,
+    help="Write here (atomically).",
 )
 def command(
     results: tuple[str, ...], output_format: str, sort_by: str | None, output: Path | None

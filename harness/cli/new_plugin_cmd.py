@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from harness.cli.options import checked_folder
+
 
 @click.command("new-plugin")
 @click.argument("name")
@@ -15,6 +17,7 @@ import click
 @click.option(
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
+    callback=checked_folder,
     default=Path("."),
     show_default=True,
     help="Folder in which to create the package.",

@@ -1,4 +1,4 @@
-"""Options shared by ``run`` and ``evaluate``, turned into one :class:`RunOptions`."""
+"""Options shared by ``run`` and ``evaluate``, turned into one ``RunOptions``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ from typing import Any
 
 import click
 
+from harness.errors import ParameterError
 from harness.run.settings import RunOptions, parse_assignments, rules_from
+from harness.storage import writable_file, writable_folder
 
-__all__ = ["evaluation_options", "options_from", "parse_assignments", "read_config"]
+__all__ = [
+    "checked_file",
+    "checked_folder",
+    "evaluation_options",
+    "options_from",
+    "parse_assignments",
+    "read_config",
+    "verbose_option",
+]
 
 
 def read_config(path: Path | None) -> dict[str, Any]:
@@ -20,6 +30,34 @@ def read_config(path: Path | None) -> dict[str, Any]:
     from harness.storage import read_mapping_file
 
     return read_mapping_file(path, "config file")
+
+
+def checked_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+    """A click callback: the folder must be creatable and writable (checked before any work)."""
+    return _checked(writable_folder, value, param)
+
+
+def checked_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+    """A click callback: the file must be writable (checked before any work)."""
+    return _checked(writable_file, value, param)
+
+
+def _checked(check: Callable[[Path, str], Path], value: Path | None, param: click.Parameter) -> Any:
+    if value is None:
+        return None
+    try:
+        return check(value, param.opts[0])
+    except ParameterError as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})") from exc
+
+
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show method and metric logs on stderr: INFO with -v, DEBUG with -vv (they always go "
+    "to the run folder's run.log).",
+)
 
 
 def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,6 +115,7 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--output",
             "output",
             type=click.Path(path_type=Path),
+            callback=checked_folder,
             default=None,
             show_default="salmu-results",
             help="Folder for results and models.",
@@ -112,6 +151,7 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "digits.",
         ),
         click.option("--quiet", is_flag=True, help="No progress bars."),
+        verbose_option,
     ]
     for decorator in reversed(decorators):
         function = decorator(function)
@@ -125,7 +165,7 @@ def options_from(
     quiet: bool,
 ) -> RunOptions:
     """Run options from a config file's settings overridden by the options given on the
-    command line (one :class:`~harness.run.settings.RunOptions`, whatever the source)."""
+    command line (one ``harness.run.settings.RunOptions``, whatever the source)."""
     given = {k: v for k, v in cli.items() if v not in (None, (), {})}
     if given.pop("no_image_cache", None):
         given["image_cache"] = False

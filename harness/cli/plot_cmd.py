@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from harness.cli.leaderboard_cmd import load_board, report_excluded
+from harness.cli.options import checked_folder
 
 
 @click.command("plot")
@@ -15,6 +16,7 @@ from harness.cli.leaderboard_cmd import load_board, report_excluded
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
+    callback=checked_folder,
     required=True,
     help="Folder for the PNG and SVG files.",
 )

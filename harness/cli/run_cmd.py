@@ -42,12 +42,16 @@ def command(
     quiet: bool,
     benchmark_option: tuple[str, ...],
     bundle: bool,
+    verbose: int,
     **cli: Any,
 ) -> None:
     """Run an unlearning METHOD on the benchmark and evaluate the result."""
     from harness.plugins import load_plugins
     from harness.reports.result_text import render
+    from harness.run.logs import log_to_stderr
     from harness.run.pipeline import run_method
+
+    log_to_stderr(verbose)
 
     config = read_config(config_file)
     parameters = {**(config.get("parameters") or {}), **parse_assignments(assignments, "--set")}

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from harness.errors import ParameterError
+from harness.storage import writable_folder
+
 
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -13,7 +16,8 @@ import click
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Sweep folder (default: salmu-sweeps/NAME). Re-running skips finished trials.",
+    help="Sweep folder (default: salmu-sweeps/NAME). Re-running skips finished trials. "
+    "Checked before Ray starts; --plan creates nothing.",
 )
 @click.option(
     "--ray-address",
@@ -48,6 +52,11 @@ def command(
         click.echo(plan_text(sweep, trials, root, max_concurrent))
         return
     from harness.sweeps.ray_runner import run_sweep
+
+    try:
+        writable_folder(root, "--output")  # before Ray starts or any trial runs
+    except ParameterError as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="'--output'") from exc
 
     def report(trial: Trial, status: str) -> None:
         click.echo(

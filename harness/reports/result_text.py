@@ -68,6 +68,7 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
         elif metric.get("status") == "failed":
             lines.append(f"{key} {metric['name']} FAILED: {metric['error']}")
     lines.extend(diagnosis_lines(document.get("diagnosis")))
+    lines.extend(f"warning: {w['code']}: {w['message']}" for w in document.get("warnings", []))
     isolation = document["evaluation"].get("retain_isolation")
     if isolation and isolation["status"] != "guaranteed":
         lines.append(f"warning: retain isolation {isolation['status']}: {isolation['reason']}")

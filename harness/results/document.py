@@ -129,6 +129,7 @@ SECTIONS = (
     "metrics",
     "suite",
     "diagnosis",
+    "warnings",
     "cost",
 )
 
@@ -136,7 +137,7 @@ SECTIONS = (
 def assemble(header: dict[str, Any], **sections: Any) -> dict[str, Any]:
     """The document from its header and sections, in the canonical order (``None`` sections
     that are optional are left out)."""
-    optional = {"error", "suite", "diagnosis"}
+    optional = {"error", "suite", "diagnosis", "warnings"}
     document = {**header, **sections}
     unknown = set(document) - set(SECTIONS)
     if unknown:

@@ -3,6 +3,7 @@
 ::
 
     OUTPUT/RUN_ID/result.json           the result document
+    OUTPUT/RUN_ID/run.log               every harness, method and metric log record
     OUTPUT/RUN_ID/model/                the unlearned model (open_clip local-dir), with
     OUTPUT/RUN_ID/model/salmu_training.json   what its method could read
     OUTPUT/RUN_ID/config.json           a bundle's settings (``run --bundle``)
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RESULT = "result.json"
+LOG = "run.log"
 MODEL = "model"
 TRAINING_RECORD = "salmu_training.json"
 CONFIG = "config.json"
@@ -43,6 +45,10 @@ class RunFolder:
     @property
     def model(self) -> Path:
         return self.root / MODEL
+
+    @property
+    def log(self) -> Path:
+        return self.root / LOG
 
 
 def new_run_id(label: str) -> str:

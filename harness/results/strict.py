@@ -1,4 +1,5 @@
-"""``validate --strict``: a result's references against the locally cached references.
+"""``validate --strict``: a result's references against the locally cached references, and
+runs whose method changed nothing (see ``harness.results.no_op``).
 
 A result declares the Clean and Compromised values it was normalised against. When this
 machine's reference cache holds the same metric for the same weights, splits, benchmark
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.evaluation.references import reference_key
+from harness.results.no_op import no_op_problems
 from harness.storage import cache_dir
 
 TOLERANCE = 1e-9
@@ -32,7 +34,7 @@ class StrictReport:
 def check_references(document: dict[str, Any], cache_root: Path | None = None) -> StrictReport:
     """Compare every ok reference of ``document`` with the cached one, where the cache has it."""
     root = Path(cache_root) if cache_root else cache_dir("references")
-    report = StrictReport(problems=[])
+    report = StrictReport(problems=no_op_problems(document))
     for key, metric, role, declared in _references(document):
         sha256 = document["models"][role].get("sha256")
         cached = (

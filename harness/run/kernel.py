@@ -4,6 +4,7 @@ Compromised model, give the method its context, run it, check what it returns.""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -20,24 +21,34 @@ from harness.errors import HarnessError, NonFiniteModelError
 from harness.method import Method
 from harness.run.budget import Budget
 from harness.run.devices import seed_everything
+from harness.run.logs import LOGGER
 from harness.run.models import LoadedModel, assert_same_architecture, load_clip, parameter_shapes
 from harness.run.settings import RunOptions
 
-logger = logging.getLogger("salmu_harness")
+logger = logging.getLogger(LOGGER)
 
 
 @dataclass
 class Unlearned:
-    """What the method returned, the student it started from and how long it took."""
+    """What the method returned, the student it started from, how long it took, and the
+    digest of the student's weights before the method ran."""
 
     returned: Any
     student: LoadedModel
     shapes: dict[str, tuple[int, ...]]
     seconds: float
+    digest_before: str
+
+    @property
+    def weights_changed(self) -> bool:
+        """Whether the returned model's weights differ from the Compromised ones in any bit."""
+        return isinstance(self.returned, torch.nn.Module) and (
+            weights_digest(self.returned) != self.digest_before
+        )
 
     def checked(self) -> torch.nn.Module:
         """The returned model, if it is a torch model of the same architecture with finite
-        weights; a :class:`HarnessError` saying what is wrong otherwise."""
+        weights; a ``HarnessError`` saying what is wrong otherwise."""
         return checked_model(self.returned, self.shapes)
 
 
@@ -55,12 +66,24 @@ def unlearn_once(
     seed_everything(options.seed)
     student = load_clip(*model_args(benchmark, "compromised"))
     shapes = parameter_shapes(student.model)
-    context = make_run_context(student, benchmark, budget, device, options)
+    before = weights_digest(student.model)
+    method_logger = logging.getLogger(f"{LOGGER}.method.{method.name}")
+    context = make_run_context(student, benchmark, budget, device, options, method_logger)
     clock = time.perf_counter()
     devices = [] if device.type == "cpu" else [device]
     with guard() if guard else contextlib.nullcontext(), torch.random.fork_rng(devices=devices):
         returned = method.unlearn(context, dict(parameters))
-    return Unlearned(returned, student, shapes, time.perf_counter() - clock)
+    return Unlearned(returned, student, shapes, time.perf_counter() - clock, before)
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """A sha256 over the names, dtypes, shapes and bytes of every tensor of ``model``."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        data = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{data.dtype}:{tuple(data.shape)}".encode())
+        digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes() if data.numel() else b"")
+    return digest.hexdigest()
 
 
 def make_run_context(
@@ -69,6 +92,7 @@ def make_run_context(
     budget: Budget,
     device: torch.device,
     options: RunOptions,
+    method_logger: logging.Logger | None = None,
 ) -> RunContext:
     """The context a method receives: its trainable model and budget-counted splits."""
     forget = benchmark.split("forget")
@@ -92,7 +116,7 @@ def make_run_context(
         precision=options.precision,
         seed=options.seed,
         budget=budget,
-        logger=logger,
+        logger=method_logger or logger,
         show_progress=options.show_progress,
         compile=options.compile,
     )
@@ -111,7 +135,7 @@ def checked_model(returned: Any, shapes: dict[str, tuple[int, ...]]) -> torch.nn
 
 
 def check_finite(model: torch.nn.Module, what: str) -> None:
-    """Raise :class:`NonFiniteModelError` naming the first NaN or infinite weight."""
+    """Raise ``NonFiniteModelError`` naming the first NaN or infinite weight."""
     for name, tensor in model.state_dict().items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise NonFiniteModelError(

@@ -2,7 +2,7 @@
 
 ``run_method`` and ``evaluate_checkpoint`` are the Python API behind ``salmu-harness run`` and
 ``salmu-harness evaluate``. User mistakes (unknown names, bad parameters, bad device) are caught
-by :func:`~harness.run.plan.prepare` before any model or dataset is loaded. Each function
+by ``harness.run.plan.prepare`` before any model or dataset is loaded. Each function
 collects the result's sections and assembles the document once.
 """
 
@@ -22,6 +22,7 @@ import torch
 from harness.benchmarks.base import Benchmark
 from harness.errors import HarnessError, ParameterError
 from harness.evaluation.evaluator import Evaluator
+from harness.method import Method
 from harness.plugins import PluginRecord, Registry, load_plugins
 from harness.results.document import (
     assemble,
@@ -33,10 +34,12 @@ from harness.results.document import (
     plugins_involved,
 )
 from harness.results.files import write_result
-from harness.results.layout import TRAINING_RECORD, new_run_id, run_folder
+from harness.results.layout import TRAINING_RECORD, RunFolder, new_run_id, run_folder
+from harness.results.no_op import no_op_warnings
 from harness.run.budget import Budget
 from harness.run.isolation import check_isolation, training_record
 from harness.run.kernel import check_finite, model_args, unlearn_once
+from harness.run.logs import run_log
 from harness.run.models import WEIGHTS_IN_DIR, LoadedModel, load_clip, save_local_dir
 from harness.run.plan import Plan, diagnosis_of, load_for, prepare
 from harness.run.settings import RunOptions
@@ -50,8 +53,11 @@ class RunOutcome:
     """The written result document and where it and the unlearned model are."""
 
     document: dict[str, Any]
+    """The result document, as written (schema-valid)."""
     result_path: Path
+    """Where ``result.json`` is."""
     model_path: Path | None = None
+    """Where the unlearned model was saved (``None`` for ``evaluate``)."""
 
 
 def run_method(
@@ -73,6 +79,24 @@ def run_method(
     started, clock = now(), time.perf_counter()
     run_id = options.run_id or new_run_id(method.name)
     folder = run_folder(options.output_dir, run_id)
+    with run_log(folder.log):
+        logger.info(
+            "run %s: method %s %s, parameters %s", run_id, method.name, method.version, resolved
+        )
+        return _run(method, resolved, options, plan, registry, folder, run_id, started, clock)
+
+
+def _run(
+    method: Method,
+    resolved: dict[str, Any],
+    options: RunOptions,
+    plan: Plan,
+    registry: Registry,
+    folder: RunFolder,
+    run_id: str,
+    started: str,
+    clock: float,
+) -> RunOutcome:
     plugin = registry.plugin_of("method", method.name)
     method_record = {
         "name": method.name,
@@ -108,6 +132,7 @@ def run_method(
             evaluated, f"local:{model_path}", benchmark, options, plan, registry, sections
         )
         found["evaluation"]["retain_isolation"] = isolation
+        found["warnings"] = no_op_warnings(unlearned.weights_changed, found["metrics"]) or None
         cost = _cost(clock, budget, unlearned.seconds, time.perf_counter() - evaluation_clock)
     except Exception as exc:
         _write_failure(folder.result, run_id, started, sections, exc, clock, budget)
@@ -132,6 +157,21 @@ def evaluate_checkpoint(
     started, clock = now(), time.perf_counter()
     run_id = options.run_id or new_run_id(f"evaluate-{Path(str(checkpoint)).name}")
     folder = run_folder(options.output_dir, run_id)
+    with run_log(folder.log):
+        logger.info("evaluation %s of %s", run_id, checkpoint)
+        return _evaluate(checkpoint, options, plan, registry, folder, run_id, started, clock)
+
+
+def _evaluate(
+    checkpoint: str | Path,
+    options: RunOptions,
+    plan: Plan,
+    registry: Registry,
+    folder: RunFolder,
+    run_id: str,
+    started: str,
+    clock: float,
+) -> RunOutcome:
     benchmark = load_for(options, plan, registry)
     architecture = benchmark.models["compromised"].architecture or _architecture_of(benchmark)
     evaluated = load_clip(checkpoint, architecture=architecture)

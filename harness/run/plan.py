@@ -22,6 +22,7 @@ from harness.protocol import EvaluationProtocol
 from harness.run.devices import check_precision, resolve_device
 from harness.run.isolation import with_method_retain
 from harness.run.settings import RunOptions
+from harness.storage import writable_folder
 
 #: seeds a protocol may draw from (``RandomState`` takes 32 bits; spread draws add up to 1000)
 MAX_EVALUATION_SEED = 2**32 - 1001
@@ -64,6 +65,7 @@ def prepare(options: RunOptions, registry: Registry) -> Plan:
         )
     if options.batch_size is not None and options.batch_size < 1:
         raise ParameterError(f"batch size {options.batch_size} must be at least 1")
+    writable_folder(options.output_dir)
     protocol = registry.protocol(options.protocol)
     seed = options.evaluation.seed
     if not 0 <= seed <= MAX_EVALUATION_SEED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
@@ -177,3 +178,41 @@ def test_protocols_lists_both_and_explains_each_choice(tmp_path: Path) -> None:
     good = tmp_path / "my-protocol.json"
     good.write_text(json.dumps(document))
     assert "my-protocol v1 (file)" in invoke("protocols", str(good)).output
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["run", "finetune", "--output", "{bad}"], "--output"),
+        (["evaluate", "{result}", "--output", "{bad}"], "--output"),
+        (["import-official", "{result}", "--output", "{bad}"], "--output"),
+        (["new-plugin", "foo", "--output", "{bad}"], "--output"),
+        (["plot", "{result}", "--out", "{bad}"], "--out"),
+        (["leaderboard", "{result}", "--output", "{bad}/board.md"], "--output"),
+    ],
+)
+def test_an_output_path_that_cannot_be_created_is_a_usage_error_before_any_work(
+    tmp_path: Path, args: list[str], option: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result_file = tmp_path / "result.json"
+    result_file.write_text("{}")
+    before = sorted(tmp_path.rglob("*"))
+    filled = [a.format(bad=blocker / "out", result=result_file) for a in args]
+    result = invoke(*filled)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output
+    assert f"cannot be created: {blocker} is a file, not a folder" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written anywhere
+
+
+def test_an_unwritable_cache_is_one_clear_error(tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SALMU_HARNESS_CACHE", str(blocker / "cache"))
+    result = invoke("mini", "build", "--scale", "test", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert "the cache folder" in result.output and "cannot be created" in result.output
+    assert "set SALMU_HARNESS_CACHE to a folder you can write to" in result.output
