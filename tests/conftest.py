@@ -7,6 +7,7 @@ it), nothing can reach a hub (``HF_HUB_OFFLINE=1``), and every cache lives in a 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,18 @@ os.environ.update(
         "HF_HOME": str(_SESSION_ROOT / "hf"),
     }
 )
+
+
+#: fixtures that build SALMU-mini or run methods on it: tests using them are ``slow``
+SLOW_FIXTURES = {"mini_root"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that needs SALMU-mini, however indirectly (``-m "not slow"``
+    then never builds it)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -67,26 +80,40 @@ def finetune_outcome(mini_root: Path, baselines_registry, tmp_path_factory):
         show_progress=False,
         num_workers=0,
         budget=1.0,
+        run_id="finetune-seed0",
     )
-    return run_method("finetune", {"lr": 1e-4, "batch_size": 16}, options, baselines_registry)
+    return run_method("finetune", COMPARED_PARAMETERS, options, baselines_registry)
 
 
 #: methods x seeds of the comparison fixture (leaderboard, compare, plot, bundles)
 COMPARED_METHODS = ("finetune", "neggrad", "generic-captions")
 COMPARED_SEEDS = (0, 1, 2)
+COMPARED_PARAMETERS = {"lr": 1e-4, "batch_size": 16}
 
 
 @pytest.fixture(scope="session")
-def compared_results(mini_root: Path, baselines_registry, tmp_path_factory) -> list:
-    """Real runs on the test mini: three methods x three seeds, each one a bundle."""
+def compared_results(
+    mini_root: Path, baselines_registry, finetune_outcome, tmp_path_factory
+) -> list:
+    """Real runs on the test mini: three methods x three seeds, each one a bundle (finetune's
+    seed 0 is ``finetune_outcome``'s run, copied, not run again)."""
     from harness.results.bundle import write_bundle
-    from harness.run.pipeline import run_method
+    from harness.run.pipeline import RunOutcome, run_method
     from harness.run.settings import RunOptions
 
     out = tmp_path_factory.mktemp("compared")
     outcomes = []
     for method in COMPARED_METHODS:
         for seed in COMPARED_SEEDS:
+            if (method, seed) == ("finetune", 0):
+                folder = out / "finetune-seed0"
+                shutil.copytree(finetune_outcome.result_path.parent, folder)
+                outcome = RunOutcome(
+                    finetune_outcome.document, folder / "result.json", folder / "model"
+                )
+                write_bundle(folder, outcome.document, ["salmu-baselines"])
+                outcomes.append(outcome)
+                continue
             options = RunOptions(
                 benchmark=str(mini_root),
                 output_dir=out,
@@ -96,9 +123,7 @@ def compared_results(mini_root: Path, baselines_registry, tmp_path_factory) -> l
                 seed=seed,
                 run_id=f"{method}-seed{seed}",
             )
-            outcome = run_method(
-                method, {"lr": 1e-4, "batch_size": 16}, options, baselines_registry
-            )
+            outcome = run_method(method, COMPARED_PARAMETERS, options, baselines_registry)
             write_bundle(outcome.result_path.parent, outcome.document, ["salmu-baselines"])
             outcomes.append(outcome)
     return outcomes

@@ -40,6 +40,13 @@ def outcome_record(
             "error": f"{metric.key} computed a non-finite {bad[0]} ({numbers[bad[0]]!r}): "
             "the model's embeddings are probably NaN or infinite",
         }
+    outside = [name for name, v in numbers.items() if metric.out_of_bounds(v)]
+    if outside:
+        return {
+            "status": "failed",
+            "error": f"{metric.key} computed {outside[0]} = {numbers[outside[0]]!r}, outside "
+            f"its declared bounds {list(metric.bounds or ())}: a bug in the metric",
+        }
     record: dict[str, Any] = {
         "status": "ok",
         "value": float(outcome.value),

@@ -23,11 +23,12 @@ from typing import Any
 import jsonschema
 
 from harness.evaluation.scoring import normalised_score
+from harness.metric import BOUNDS_TOLERANCE
 from harness.storage import PROTOCOL_SCHEMA, RESULT_SCHEMA, load_schema
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 32
-TOLERANCE = 1e-6
+TOLERANCE = BOUNDS_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def validate_document(document: Any, name: str = "<document>", walk: bool = True
     """Every problem of a parsed result document.
 
     ``walk=False`` skips the search for non-finite numbers and excess depth, for documents
-    parsed by :func:`validate_text`, which has already ruled both out.
+    parsed by ``validate_text``, which has already ruled both out.
     """
     if walk:
         problems = [Problem(name, p, m) for p, m in _structure(document)]

@@ -11,8 +11,10 @@ selection never sees anything identity-specific about them.
 Objectives: ``hmean`` (default), the harmonic mean of the forgetting metric's gap closed on the
 validation identities and the utility metric's retention (the metric suite the results declare
 names both: RetFail and GenKnow for SALMUBench), each clipped to [0, 1], so a method must both
-forget and keep its general knowledge; or any metric key, whose normalised score on the
-validation identities is maximised.
+forget and keep its general knowledge; or any metric key, whose normalised score is
+maximised, on the validation identities for a metric of forget identities and on all of its
+identities for a metric of identities outside the forget set (InterIdSim on
+holdout_identity), as the report computes it.
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ def identity_split(identities: list[str], fraction: float, seed: int) -> tuple[s
     return set(ordered[:cut]), set(ordered[cut:])
 
 
-def objective(document: dict[str, Any], validation: set[str], name: str = "hmean") -> float | None:
-    """The selection objective of one result, on the validation identities (higher is better)."""
+def objective(document: dict[str, Any], report: set[str], name: str = "hmean") -> float | None:
+    """The selection objective of one result, blind to the ``report`` identities (higher is
+    better): forget-identity metrics count the validation identities only; metrics of other
+    identities (the holdout splits) count all of theirs, as the report does."""
     metrics = document["metrics"]
     if name == "hmean":
         suite = document.get("suite")
@@ -75,8 +79,8 @@ def objective(document: dict[str, Any], validation: set[str], name: str = "hmean
                 "the hmean objective needs results that declare a metric suite",
                 "choose a metric key as the selection objective",
             )
-        forget = _score(metrics.get(suite["forgetting"]), validation)
-        keep = _score(metrics.get(suite["utility"]), validation)
+        forget = _score(metrics.get(suite["forgetting"]), report)
+        keep = _score(metrics.get(suite["utility"]), report)
         if forget is None or keep is None:
             return None
         forget, keep = min(max(forget, 0.0), 1.0), min(max(keep, 0.0), 1.0)
@@ -86,7 +90,7 @@ def objective(document: dict[str, Any], validation: set[str], name: str = "hmean
             f"selection objective {name!r} is neither 'hmean' nor a metric key of the results",
             f"metric keys: {', '.join(metrics)}",
         )
-    return _score(metrics[name], validation)
+    return _score(metrics[name], report)
 
 
 def restrict(
@@ -165,7 +169,7 @@ def sweep_report(
     for trial in trials:
         groups[(trial.method, trial.budget)].append(trial)
     for (method, budget), members in groups.items():
-        best = _best_setting(members, documents, validation, sweep.selection["objective"])
+        best = _best_setting(members, documents, report, sweep.selection["objective"])
         setting, score, seeds = best if best else (None, None, [])
         chosen.append(
             Selected(
@@ -214,7 +218,7 @@ def _comparable(
 
 
 def _best_setting(
-    members: list[Trial], documents: dict[str, dict[str, Any]], validation: set[str], name: str
+    members: list[Trial], documents: dict[str, dict[str, Any]], report: set[str], name: str
 ) -> tuple[str, float, list[Trial]] | None:
     """The setting with the most finished seeds, then the best mean objective over them."""
     by_setting: dict[str, list[Trial]] = defaultdict(list)
@@ -223,7 +227,7 @@ def _best_setting(
             by_setting[trial.setting].append(trial)
     best, best_rank = None, None
     for setting, trials in sorted(by_setting.items()):
-        found = [(t, objective(documents[t.key], validation, name)) for t in trials]
+        found = [(t, objective(documents[t.key], report, name)) for t in trials]
         scored = [(t, v) for t, v in found if v is not None]
         if not scored:
             continue
@@ -234,14 +238,13 @@ def _best_setting(
     return best
 
 
-def _score(entry: dict[str, Any] | None, validation: set[str]) -> float | None:
+def _score(entry: dict[str, Any] | None, report: set[str]) -> float | None:
     if not entry or entry.get("status") != "ok":
         return None
-    if entry.get("per_identity"):
-        drop = set(entry["per_identity"]) - validation
-        entry = restrict({"metrics": {"m": entry}}, drop)["metrics"]["m"]
+    if entry.get("per_identity") and report & set(entry["per_identity"]):
+        entry = restrict({"metrics": {"m": entry}}, report)["metrics"]["m"]
         if entry.get("status") != "ok":
-            return None  # none of its identities is a validation identity
+            return None  # every one of its identities is a report identity
     normalized = entry.get("normalized") or {}
     return normalized.get("score")
 

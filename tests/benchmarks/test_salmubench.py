@@ -7,9 +7,9 @@ error a user can meet is checked without a network.
 from __future__ import annotations
 
 import shutil
+import types
 from pathlib import Path
 
-import httpx2
 import pytest
 from huggingface_hub import errors as hub_errors
 
@@ -29,7 +29,11 @@ def local_options(mini_root: Path) -> dict[str, str]:
 
 
 def hub_error(kind: type, message: str = "boom") -> Exception:
-    response = httpx2.Response(401, request=httpx2.Request("GET", "https://huggingface.co/x"))
+    # a stand-in for the HTTP response: huggingface_hub's HTTP client library differs between
+    # major versions (requests, httpx), and these errors only read its headers and request
+    response = types.SimpleNamespace(
+        status_code=401, headers={}, request=None, url="https://huggingface.co/x"
+    )
     return kind(message, response=response)
 
 

@@ -133,17 +133,28 @@ def test_selection_sees_only_validation_identities_and_reports_the_others() -> N
             },
         },
     }
-    assert objective(document, {"a"}) == pytest.approx(2 * 1.0 * 0.5 / 1.5)  # gap closed 1 on a
-    assert objective(document, {"b"}) == 0.0  # nothing forgotten on b
-    assert objective(document, {"a"}, "1.1") == pytest.approx(1.0)
+    # objective(document, report): selection is blind to the report identities
+    assert objective(document, {"b"}) == pytest.approx(2 * 1.0 * 0.5 / 1.5)  # gap closed 1 on a
+    assert objective(document, {"a"}) == 0.0  # nothing forgotten on b
+    assert objective(document, {"b"}, "1.1") == pytest.approx(1.0)
     reported = restrict(document, drop={"a"})["metrics"]["1.1"]
     assert reported["value"] == 1.0 and reported["normalized"]["score"] == 0.0
     with pytest.raises(HarnessError, match="neither 'hmean' nor a metric key"):
-        objective(document, {"a"}, "9.9")
+        objective(document, {"b"}, "9.9")
     swapped = {**document, "suite": {**SUITE, "forgetting": "2.1", "utility": "1.1"}}
-    assert objective(swapped, {"b"}) == 0.0  # the suite decides which key is which
+    assert objective(swapped, {"a"}) == 0.0  # the suite decides which key is which
     with pytest.raises(HarnessError, match="needs results that declare a metric suite"):
-        objective({"metrics": document["metrics"]}, {"a"})
+        objective({"metrics": document["metrics"]}, {"b"})
+
+
+def test_holdout_metrics_are_selected_on_all_their_identities_as_they_are_reported() -> None:
+    # identities h1, h2 are holdout identities: neither validation nor report forget identities
+    holdout = _metric({"h1": 0.0, "h2": 1.0}, {"h1": 0.0, "h2": 0.0}, {"h1": 1.0, "h2": 1.0})
+    holdout["normalized"] = {"score": 0.5, "formula": "gap_closed"}  # as the run recorded it
+    document = {"suite": SUITE, "metrics": {"3.1": holdout}}
+    assert objective(document, {"b"}, "3.1") == pytest.approx(0.5)  # both identities count
+    reported = restrict(document, drop={"a"})["metrics"]["3.1"]
+    assert reported["per_identity"] == {"h1": 0.0, "h2": 1.0} and reported["value"] == 0.5
 
 
 @pytest.mark.slow
@@ -226,6 +237,15 @@ def test_sweep_plan_lists_trials_without_running(tmp_path, baselines_registry, m
     assert "12 trials" in result.output and "12 pending: 12 trials to run" in result.output
     assert result.output.count("0:pending  1:pending") == 6
     assert not (tmp_path / "out").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    bad = CliRunner().invoke(
+        main, ["sweep", str(write(tmp_path, SWEEP)), "--output", str(blocker / "out")]
+    )
+    assert bad.exit_code == 2, bad.output
+    assert "Invalid value for '--output'" in bad.output
+    assert f"{blocker} is a file, not a folder" in bad.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "sweep.json"]
 
 
 def test_the_core_never_imports_ray() -> None:
@@ -369,4 +389,4 @@ def test_metrics_without_identities_on_the_report_side_are_skipped_not_leaked() 
     document = {"metrics": {"1.4": _metric({"a": 0.0}, {"a": 0.0}, {"a": 1.0})}}
     reported = restrict(document, drop={"a"})["metrics"]["1.4"]
     assert reported["status"] == "skipped" and "value" not in reported
-    assert objective(document, {"b"}, "1.4") is None  # no validation identity: no score
+    assert objective(document, {"a"}, "1.4") is None  # only report identities: no score

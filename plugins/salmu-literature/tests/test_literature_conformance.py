@@ -3,6 +3,8 @@
 import pytest
 from salmu_literature.methods import METHODS
 
+pytestmark = pytest.mark.slow  # builds the test-scale SALMU-mini on first use
+
 
 @pytest.mark.parametrize("name", [m.name for m in METHODS])
 def test_conformance(salmu_check_method, name):

@@ -1,0 +1,63 @@
+"""The embedding engine gives what a direct ``encode_image`` / ``encode_text`` gives, row by row.
+
+Every metric reads these embeddings: a row-order, normalisation or batching regression here
+would move every number while each metric's own tests still passed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from harness.evaluation.embeddings import EmbeddingEngine
+from harness.evaluation.image_cache import ImageCache
+from harness.run.models import load_clip
+
+
+@pytest.fixture(scope="module")
+def compromised(mini_benchmark):
+    return load_clip(mini_benchmark.models["compromised"].path)
+
+
+def direct(compromised, split) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row encoded on its own, straight through the model."""
+    model = compromised.model.eval()
+    with torch.no_grad():
+        images = torch.cat(
+            [
+                model.encode_image(compromised.preprocess_eval(row["image"].convert("RGB"))[None])
+                for row in split.dataset
+            ]
+        )
+        texts = torch.cat([model.encode_text(compromised.tokenizer([t])) for t in split.texts])
+    return F.normalize(images, dim=-1), F.normalize(texts, dim=-1)
+
+
+@pytest.mark.parametrize("batch_size", [7, 256])
+@pytest.mark.parametrize("cached", [False, True])
+def test_split_embeddings_equal_direct_encoding_of_the_same_rows(
+    mini_benchmark, compromised, tmp_path, batch_size: int, cached: bool
+) -> None:
+    split = mini_benchmark.split("holdout_identity")
+    engine = EmbeddingEngine(
+        compromised.model,
+        compromised.tokenizer,
+        compromised.preprocess_eval,
+        torch.device("cpu"),
+        batch_size=batch_size,
+        num_workers=0,
+        show_progress=False,
+        image_cache=ImageCache(tmp_path) if cached else None,
+    )
+    embeddings = engine.split(split)
+    image, text = direct(compromised, split)
+    assert embeddings.image.shape == image.shape and embeddings.image.dtype == torch.float32
+    torch.testing.assert_close(embeddings.image, image, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(embeddings.text, text, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(embeddings.image.norm(dim=1), torch.ones(len(split)), atol=1e-5)
+    assert embeddings.texts == split.texts and embeddings.file_names == split.file_names
+    assert embeddings.identity_ids == split.identity_ids
+    torch.testing.assert_close(
+        embeddings.pair_similarities(), (image * text).sum(dim=1), atol=1e-5, rtol=1e-4
+    )
