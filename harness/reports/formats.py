@@ -123,17 +123,36 @@ def render_html(board: Leaderboard) -> str:
     """One self-contained page: sortable columns, the plots inlined as SVG."""
     from harness.reports.plots import svg_text
 
+    titles = headers(board)
+    metric_columns = range(4, 4 + len(board.metrics))
     head = "".join(
-        f'<th data-col="{i}" title="click to sort">{html.escape(h)}</th>'
-        for i, h in enumerate(headers(board))
+        f'<th data-col="{i}" title="click to sort">'
+        + (
+            "<br>".join(html.escape(part) for part in h.split(" "))
+            if i in metric_columns
+            else html.escape(h)
+        )
+        + "</th>"
+        for i, h in enumerate(titles)
     )
     body = []
     for kind, cells in _html_rows(board):
-        tds = "".join(
-            f'<td data-sort="{html.escape(str(sort))}">{html.escape(text)}</td>'
-            for text, sort in cells
-        )
-        body.append(f'<tr class="{kind}">{tds}</tr>')
+        tds = []
+        for column, (text, sort) in enumerate(cells):
+            if column == 1:
+                content, css = _parameters_html(text), "parameters"
+            elif column in metric_columns:
+                content, css = _metric_cell_html(text), "metric"
+            elif column == len(cells) - 1:
+                content, css = "<br>".join(html.escape(t) for t in text.split(", ")), "diagnosis"
+            else:
+                content, css = html.escape(text), ""
+            tds.append(
+                f'<td class="{css}" data-sort="{html.escape(str(sort))}">{content}</td>'
+                if css
+                else f'<td data-sort="{html.escape(str(sort))}">{content}</td>'
+            )
+        body.append(f'<tr class="{kind}">{"".join(tds)}</tr>')
     plots = "".join(
         f'<figure id="plot-{name}">{svg}</figure>' for name, svg in svg_text(board).items()
     )
@@ -154,6 +173,27 @@ def render_html(board: Leaderboard) -> str:
         plots=plots,
         excluded=f"<h2>Left out</h2><ul>{excluded}</ul>" if excluded else "",
     )
+
+
+def _parameters_html(label: str) -> str:
+    """Parameters collapsed to their count; the full list, one per line, on a click."""
+    if not label:
+        return ""
+    items = label.split(", ")
+    listed = "<br>".join(html.escape(item) for item in items)
+    return f"<details><summary>{len(items)} params</summary>{listed}</details>"
+
+
+def _metric_cell_html(text: str) -> str:
+    """``mean``, ``±std`` and ``(normalised score)`` on three lines: narrow metric columns."""
+    value, sep, score = text.partition(" (")
+    mean, _, spread = value.partition(" ")
+    lines = [html.escape(mean)]
+    if spread:
+        lines.append(f'<span class="spread">{html.escape(spread)}</span>')
+    if sep:
+        lines.append(f'<span class="score">({html.escape(score)}</span>')
+    return "<br>".join(lines)
 
 
 def _html_rows(board: Leaderboard) -> list[tuple[str, list[tuple[str, object]]]]:
@@ -244,7 +284,7 @@ def render_comparison(
     labels: tuple[str, str],
     output_format: str = "table",
 ) -> str:
-    """A paired comparison (:class:`~harness.reports.comparison.Comparison`) of B with A:
+    """A paired comparison (``harness.reports.comparison.Comparison``) of B with A:
     ``table`` or ``md`` with its labels, ``json`` for scripts."""
     if output_format == "json":
         return json.dumps({"a": labels[0], "b": labels[1], **comparison.to_json()}, indent=2)
