@@ -33,6 +33,8 @@ _LAZY = {
     "SplitView": "harness.context",
     "Budget": "harness.run.budget",
     "EvaluationContext": "harness.evaluation.context",
+    "SplitEmbeddings": "harness.evaluation.embeddings",
+    "BenchmarkMetadata": "harness.benchmarks.base",
     "RunOptions": "harness.run.settings",
     "RunOutcome": "harness.run.pipeline",
     "run_method": "harness.run.pipeline",

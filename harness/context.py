@@ -25,10 +25,15 @@ class Batch:
     """A training batch: preprocessed images, tokenised captions and their row metadata."""
 
     images: torch.Tensor
+    """[B, 3, H, W] images through ``preprocess_train``, on the CPU."""
     tokens: torch.Tensor
+    """[B, context_length] tokenised captions, on the CPU."""
     texts: list[str]
+    """The captions of the rows."""
     identity_ids: list[str | None]
+    """The persona id of each row (``None`` for rows of no persona)."""
     file_names: list[str]
+    """The image file name of each row (the key of ``ctx.generic_captions``)."""
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -41,6 +46,7 @@ class SplitView:
         self, split: Split, budget: Budget, transform: Callable, tokenizer: Callable
     ) -> None:
         self.name = split.name
+        """The split's name (``forget`` or ``retain``)."""
         self._split = split
         self._budget = budget
         self._transform = transform
@@ -56,10 +62,12 @@ class SplitView:
 
     @property
     def identity_ids(self) -> list[str | None]:
+        """The persona id of each row, in row order (free to read)."""
         return self._split.identity_ids
 
     @property
     def file_names(self) -> list[str]:
+        """The image file name of each row, in row order (free to read)."""
         return self._split.file_names
 
     def rows(self, indices: Sequence[int] | np.ndarray) -> Batch:
@@ -98,20 +106,36 @@ class RunContext:
     """Everything a method may use. Return the unlearned model from ``Method.unlearn``."""
 
     model: torch.nn.Module
+    """A fresh trainable copy of the Compromised model, on ``device``, in train mode."""
     tokenizer: Callable[..., torch.Tensor]
+    """The model's open_clip tokenizer: ``tokenizer(list_of_texts)`` -> token tensor."""
     preprocess_train: Callable
+    """The model's training image transform (PIL image -> tensor)."""
     preprocess_eval: Callable
+    """The model's evaluation image transform (PIL image -> tensor)."""
     forget: SplitView
+    """The forget split: the persona-attribute pairs to unlearn."""
     retain: SplitView
+    """The method-retain split (the rows the evaluation reads are withheld from it)."""
     generic_captions: Mapping[str, str]
+    """Forget file name -> a caption of the image without any personal attribute."""
     device: torch.device
+    """Where the model lives (``--device``)."""
     precision: str
+    """``fp32``, ``bf16`` or ``fp16`` (``--precision``; AMP for the latter two)."""
     seed: int
+    """The run seed; use ``rng`` for random draws."""
     budget: Budget
+    """The samples the method may still read; every batch read is charged here."""
     logger: logging.Logger
+    """``salmu_harness.method.NAME``: records go to the run's ``run.log`` (always, at DEBUG)
+    and to stderr with ``-v`` (INFO) or ``-vv`` (DEBUG)."""
     show_progress: bool = True
+    """Whether progress bars are shown (``--quiet`` turns them off)."""
     compile: bool = False
+    """Whether ``torch.compile`` was asked for (``--compile``)."""
     extras: dict[str, Any] = field(default_factory=dict)
+    """Benchmark-specific additions; empty for SALMUBench and SALMU-mini."""
 
     def rng(self, purpose: str = "method") -> np.random.Generator:
         """A numpy generator seeded from the run seed and ``purpose``."""

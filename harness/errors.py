@@ -1,6 +1,6 @@
 """Errors a user can cause, each carrying the one message that says what to do.
 
-The CLI turns any :class:`HarnessError` into that message and a non-zero exit code, never a
+The CLI turns any ``HarnessError`` into that message and a non-zero exit code, never a
 traceback. Code that wraps a third-party exception raises one of these ``from`` it.
 """
 

@@ -22,18 +22,27 @@ EMPTY_PARAMETERS: Mapping[str, Any] = {"type": "object", "properties": {}}
 
 @dataclass(frozen=True)
 class Method:
-    """An unlearning algorithm: it receives a :class:`RunContext` and returns the unlearned model.
+    """An unlearning algorithm: it receives a ``RunContext`` and returns the unlearned model.
 
     ``parameters`` is a JSON Schema (draft 2020-12) of an object; each property should carry a
     ``default`` and a ``description``. Unknown keys are always rejected.
     """
 
     name: str
+    """What users type: ``salmu-harness run NAME`` (lower-case letters, digits, ``. _ -``)."""
     description: str
+    """What the method does; the first line is its summary in ``salmu-harness methods``."""
     version: str
+    """The method's own version, recorded in every result it produces."""
     unlearn: Callable[[RunContext, dict[str, Any]], torch.nn.Module]
+    """``unlearn(ctx, params)``: returns the unlearned model (usually ``ctx.model``, changed)."""
     parameters: Mapping[str, Any] = field(default_factory=lambda: dict(EMPTY_PARAMETERS))
+    """JSON Schema of the parameters (``harness.training.parameters_schema`` for methods
+    that fine-tune, ``harness.training.training_free_schema`` for methods that do not)."""
     plugin_api: str = ">=1,<2"
+    """The plugin API versions this method supports, as a version range (``>=1,<2``). The
+    harness refuses to load a method whose range excludes its own plugin API version
+    (``salmu-harness plugins`` lists it as broken, naming both versions)."""
 
     def __post_init__(self) -> None:
         if not NAME_PATTERN.match(self.name):
@@ -66,7 +75,7 @@ class Method:
     def resolve_parameters(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults updated with ``overrides``, validated against the schema.
 
-        Raises :class:`ParameterError` naming the offending parameter and its schema.
+        Raises ``ParameterError`` naming the offending parameter and its schema.
         """
         resolved = self.defaults()
         resolved.update(overrides or {})

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from harness.protocol import EvaluationProtocol
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: how far outside its ``bounds`` a value may lie (rounding) before it counts as out of bounds
+BOUNDS_TOLERANCE = 1e-6
 Direction = Literal["lower", "higher"]
 Reference = Literal["clean", "compromised"]
 Group = Literal["efficacy", "utility", "other"]
@@ -28,6 +30,7 @@ class SkipMetric(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        """Why the metric cannot run (the result's ``metrics.KEY.reason``)."""
 
 
 @dataclass
@@ -44,12 +47,17 @@ class MetricOutcome:
     """
 
     value: float
+    """The headline number (the result's ``metrics.KEY.value``)."""
     values: dict[str, float] = field(default_factory=dict)
-    #: value name -> per-row numbers (a sequence or a numpy array)
+    """Secondary numbers by name (the result's ``metrics.KEY.values``)."""
     per_row: dict[str, Sequence[float] | np.ndarray] = field(default_factory=dict)
+    """Value name -> per-row numbers whose mean is that value (a sequence or numpy array)."""
     groups: Sequence[str | None] | None = None
+    """One identity id per row of ``per_row``: the bootstrap resamples identities, not rows."""
     details: dict[str, Any] = field(default_factory=dict)
+    """JSON-serialisable record of the choices the computation made."""
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Confidence intervals the metric computed itself, by value name."""
 
 
 @dataclass(frozen=True)
@@ -61,16 +69,28 @@ class Metric:
     """
 
     key: str
+    """The key under which results record the metric (``--metrics KEY``)."""
     name: str
+    """The human-readable name shown in tables and plots."""
     description: str
+    """What the metric measures; the first line is its summary in ``salmu-harness metrics``."""
     splits: tuple[str, ...]
+    """The benchmark splits it reads (checked before any model is loaded)."""
     direction: Direction
+    """``"lower"`` or ``"higher"``: which way is better."""
     target: Reference
+    """``"clean"`` or ``"compromised"``: the reference model whose value is the goal."""
     version: str
+    """The metric's own version, recorded in every result."""
     compute: Callable[[EvaluationContext], MetricOutcome]
+    """``compute(ctx)``: a ``MetricOutcome`` (or raise ``SkipMetric``)."""
     group: Group = "other"
+    """``"efficacy"``, ``"utility"`` or ``"other"``: the section of tables it appears in."""
     bounds: tuple[float, float] | None = None
+    """The range a valid value lies in; a value outside it is recorded as failed."""
     plugin_api: str = ">=1,<2"
+    """The plugin API versions this metric supports, as a version range (``>=1,<2``); the
+    harness refuses to load a metric whose range excludes its own plugin API version."""
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):
@@ -90,6 +110,13 @@ class Metric:
         """The first line of the description."""
         return self.description.strip().splitlines()[0] if self.description.strip() else ""
 
+    def out_of_bounds(self, value: float) -> bool:
+        """Whether ``value`` lies outside ``bounds`` (beyond rounding)."""
+        if self.bounds is None:
+            return False
+        low, high = self.bounds
+        return not low - BOUNDS_TOLERANCE <= value <= high + BOUNDS_TOLERANCE
+
 
 @dataclass(frozen=True)
 class Withheld:
@@ -97,7 +124,9 @@ class Withheld:
     caption: methods never receive them."""
 
     file_names: frozenset[str] = frozenset()
+    """Withheld rows, by file name."""
     texts: frozenset[str] = frozenset()
+    """Withheld rows, by caption."""
 
 
 @dataclass(frozen=True)
@@ -115,15 +144,25 @@ class MetricSuite:
     """
 
     name: str
+    """The suite's name (``--suite NAME`` where several are installed)."""
     description: str
+    """What the suite measures as a whole."""
     forgetting: str
+    """Metric key whose normalised score summarises forgetting."""
     utility: str
+    """Metric key whose normalised score summarises utility."""
     collateral: tuple[str, ...] = ()
+    """Metric keys of the collateral-damage plot."""
     per_identity: str | None = None
+    """Metric key whose per-identity values are plotted."""
     rules: Mapping[str, float] = field(default_factory=dict)
+    """Default diagnosis thresholds, by name (``--rule KEY=VALUE`` overrides them)."""
     diagnose: Callable[[Mapping[str, Any], Mapping[str, float]], dict[str, Any]] | None = None
+    """``diagnose(metrics, rules)``: the result's ``diagnosis`` section."""
     withheld: Callable[[Benchmark, EvaluationProtocol, int], Withheld] | None = None
+    """``withheld(benchmark, protocol, seed)``: what methods must never read."""
     plugin_api: str = ">=1,<2"
+    """The plugin API versions this suite supports, as a version range."""
 
     def __post_init__(self) -> None:
         for key in (self.forgetting, self.utility, *self.collateral):

@@ -3,7 +3,7 @@
 Methods import these instead of copying them: the symmetric CLIP loss, an AdamW factory with
 the usual no-decay groups, a warmup-cosine schedule, an optimizer step that is AMP-aware,
 clips gradients, counts steps and stops on a non-finite loss, a frozen teacher copy, and
-:func:`train_within_budget`, the loop over forget and/or retain batches that most methods need.
+``train_within_budget``, the loop over forget and/or retain batches that most methods need.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def freeze_logit_scale(model: torch.nn.Module) -> None:
 class OptimizerStep:
     """Backward + (unscale) + clip + step + schedule, refusing non-finite losses.
 
-    ``precision`` bf16/fp16 enables autocast in :meth:`autocast` (fp16 with a grad scaler);
+    ``precision`` bf16/fp16 enables autocast in ``autocast`` (fp16 with a grad scaler);
     fp32 runs as is. ``on_step`` is called after every successful step (e.g. to count it).
     """
 
@@ -199,12 +199,28 @@ COMMON_PARAMETERS: dict[str, Any] = {
 
 
 def parameters_schema(**extra: dict[str, Any]) -> dict[str, Any]:
-    """The JSON Schema of a baseline's parameters: the common ones plus ``extra``."""
+    """The JSON Schema of a fine-tuning method's parameters: the optimizer's plus ``extra``.
+
+    The optimizer's are ``lr``, ``weight_decay``, ``batch_size`` and ``max_grad_norm``, as
+    ``train_within_budget`` reads them. Methods that do not train use
+    ``training_free_schema``.
+    """
     return {
         "type": "object",
         "properties": {**COMMON_PARAMETERS, **extra},
         "additionalProperties": False,
     }
+
+
+def training_free_schema(**properties: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of a method that runs no optimizer: only ``properties``, nothing else.
+
+    Use it instead of ``parameters_schema`` for methods that edit weights directly
+    (dampening, pruning, task arithmetic): the optimizer's ``lr``, ``weight_decay``,
+    ``batch_size`` and ``max_grad_norm`` would be accepted, recorded and mean nothing. Declare a
+    batch size among ``properties`` if the method reads batches.
+    """
+    return {"type": "object", "properties": dict(properties), "additionalProperties": False}
 
 
 def train_within_budget(

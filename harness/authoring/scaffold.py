@@ -67,6 +67,7 @@ def new_plugin(name: str, kind: str, parent: Path) -> Path:
         f"{module}/__init__.py": module_template,
         f"tests/test_{module}.py": test_template,
         ".github/workflows/ci.yml": "ci.yml.tmpl",
+        ".gitignore": "gitignore.tmpl",
     }
     for relative, template in files.items():
         path = folder / relative

@@ -1,4 +1,4 @@
-"""Turning stored splits, metadata and a model pair into a :class:`Benchmark`."""
+"""Turning stored splits, metadata and a model pair into a ``Benchmark``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def assemble_benchmark(
     """Derive the evaluator's splits.
 
     The ``retain`` split that methods train on depends on the evaluation's protocol and seed:
-    :func:`harness.run.isolation.with_method_retain` adds it for each run.
+    ``harness.run.isolation.with_method_retain`` adds it for each run.
     """
     return Benchmark(
         name=name,

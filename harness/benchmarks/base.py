@@ -6,26 +6,65 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import datasets
 
 from harness.errors import UnknownNameError
 
 Role = Literal["compromised", "clean"]
+class IdentityRecord(TypedDict):
+    """One persona of ``identities_metadata.json`` (all values are synthetic)."""
+
+    name: str
+    """Full name, e.g. ``"Lucca Alves"``."""
+    city: str
+    """City of residence."""
+    country_code: str
+    """ISO 3166 alpha-2 code of the persona's country, e.g. ``"BR"``."""
+    job: str
+    """Occupation."""
+    blood_type: str
+    """E.g. ``"A-"``."""
+    phone_number: str
+    """International format, e.g. ``"+55 795 525 566"``."""
+    emails: list[str]
+    """One or more e-mail addresses."""
+    iban: str
+    """Bank account number."""
+    credit_card: str
+    """Card number, grouped by four digits."""
+    passport: str
+    """Passport number."""
+
+
+class CaptionRecord(TypedDict):
+    """One forget-set caption of ``sensitive_set_captions_metadata.json``."""
+
+    caption: str
+    """The caption, stating one attribute of the persona in the image."""
+    data_field: str
+    """The key of ``IdentityRecord`` the caption states (``job``, ``iban``, ...)."""
+
+
+class BenchmarkMetadata(TypedDict):
+    """``ctx.metadata`` / ``Benchmark.metadata``: the benchmark's metadata JSON files."""
+
+    identities: dict[str, IdentityRecord]
+    """Identity id (``"00844093"``) -> the persona (``identities_metadata.json``)."""
+    captions: dict[str, CaptionRecord]
+    """Forget image file name (``"00844093_000_ar-1.21.png"``) -> its caption and the attribute
+    it states (``sensitive_set_captions_metadata.json``)."""
+    generic_captions: dict[str, str]
+    """Forget image file name -> a caption of the image without any personal attribute
+    (``sensitive_set_generic_captions.json``)."""
+    fragile_set_ids: list[str]
+    """File names of the retain_synth rows that make up the fragile set
+    (``fragile_set_ids.json``)."""
+
+
 #: The keys of an ``identities_metadata.json`` record.
-IDENTITY_KEYS = (
-    "name",
-    "city",
-    "country_code",
-    "job",
-    "blood_type",
-    "phone_number",
-    "emails",
-    "iban",
-    "credit_card",
-    "passport",
-)
+IDENTITY_KEYS = tuple(IdentityRecord.__annotations__)
 #: The keys whose values captions state as sensitive attributes.
 ATTRIBUTE_KEYS = tuple(k for k in IDENTITY_KEYS if k not in ("name", "country_code"))
 
@@ -35,21 +74,26 @@ class Split:
     """One split: a ``datasets.Dataset`` with columns image, text, identity_id, file_name."""
 
     name: str
+    """The split's name."""
     dataset: datasets.Dataset
+    """The rows (images are decoded lazily, on access)."""
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     @cached_property
     def texts(self) -> list[str]:
+        """The caption of each row."""
         return list(self.dataset["text"])
 
     @cached_property
     def identity_ids(self) -> list[str | None]:
+        """The persona id of each row (``None`` for rows of no persona)."""
         return list(self.dataset["identity_id"])
 
     @cached_property
     def file_names(self) -> list[str]:
+        """The image file name of each row."""
         return list(self.dataset["file_name"])
 
     @cached_property
@@ -116,15 +160,23 @@ class Benchmark:
     """A loaded benchmark: splits (stored and derived), metadata files and the model pair."""
 
     name: str
+    """The benchmark's name (``salmubench``, ``salmu-mini``)."""
     revision: str
+    """The dataset revision the numbers come from (a hub commit or a generator version)."""
     splits: dict[str, Split]
+    """Split name -> split, stored (forget, holdout_*, retain_synth) and derived."""
     metadata: dict[str, Any]
+    """The metadata files, structured as ``BenchmarkMetadata`` describes."""
     models: dict[Role, ModelSource]
+    """``compromised`` and ``clean``: the reference model pair."""
     genknow: GenKnowSet | None = None
+    """The general-knowledge zero-shot set, or ``None`` where it is not available."""
     genknow_skip_reason: str | None = None
+    """Why ``genknow`` is ``None`` (recorded as the GenKnow metric's skip reason)."""
     details: dict[str, Any] = field(default_factory=dict)
-    #: the split whose rows, minus what the evaluation reads, methods train on (``retain``)
+    """Benchmark-specific facts recorded in results (e.g. SALMU-mini's generator settings)."""
     method_retain_source: str = "retain_disjoint"
+    """The split whose rows, minus what the evaluation reads, methods train on (``retain``)."""
 
     def split(self, name: str) -> Split:
         """The split called ``name``; a did-you-mean error when there is none."""

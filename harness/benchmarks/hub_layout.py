@@ -19,7 +19,7 @@ from harness.errors import BenchmarkError
 
 STORED_SPLITS = ("forget", "holdout_association", "holdout_identity", "retain_synth")
 COLUMNS = ("image", "text", "identity_id", "file_name")
-#: metadata file -> key under which :attr:`Benchmark.metadata` holds its content
+#: metadata file -> key under which ``Benchmark.metadata`` holds its content
 METADATA_FILES = {
     "identities_metadata.json": "identities",
     "sensitive_set_captions_metadata.json": "captions",

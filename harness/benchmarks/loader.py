@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BenchmarkLoader:
-    """A benchmark by name. ``load(options)`` returns the :class:`Benchmark`; ``options`` maps
+    """A benchmark by name. ``load(options)`` returns the ``Benchmark``; ``options`` maps
     each option a user may pass (``--benchmark-option KEY=VALUE``) to its help text."""
 
     name: str

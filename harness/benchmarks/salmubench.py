@@ -51,7 +51,7 @@ CLEAN = HubArtefact(
     "1d3c0b01dceaf0e66b4d0abeefa3bc8a616f73f8",
     filename="open_clip_model.safetensors",
 )
-#: the options of :func:`load_salmubench` (``--benchmark-option KEY=VALUE``) and their help
+#: the options of ``load_salmubench`` (``--benchmark-option KEY=VALUE``) and their help
 OPTION_HELP = {
     "dataset": "a local snapshot folder of the evaluation dataset (hub layout)",
     "dataset_revision": "another revision of the evaluation dataset on the hub",

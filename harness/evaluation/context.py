@@ -6,14 +6,15 @@ image encodings, a zero-shot classifier, the benchmark, the protocol and dedicat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import datasets
 import numpy as np
 import torch
 
-from harness.benchmarks.base import Benchmark
+from harness.benchmarks.base import Benchmark, BenchmarkMetadata
 from harness.errors import HarnessError
 from harness.evaluation.embeddings import EmbeddingEngine, SplitEmbeddings
 from harness.evaluation.settings import EvaluationSettings
@@ -28,11 +29,15 @@ class EvaluationContext:
         self, benchmark: Benchmark, engine: EmbeddingEngine, settings: EvaluationSettings
     ) -> None:
         self.benchmark = benchmark
+        """The loaded benchmark: splits, metadata, reference models, GenKnow set."""
         self.engine = engine
+        """The embedding engine (internal: use the methods below)."""
         self.settings = settings
+        """The evaluation settings: seed, bootstrap, protocol."""
 
     @property
     def seed(self) -> int:
+        """The evaluation seed (``evaluation.seed`` of the config); use ``rng`` for random draws."""
         return self.settings.seed
 
     @property
@@ -46,9 +51,15 @@ class EvaluationContext:
         return self.settings.protocol
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        """The benchmark's metadata files (identities, captions, generic captions, fragile ids)."""
-        return self.benchmark.metadata
+    def logger(self) -> logging.Logger:
+        """The metrics' logger (``salmu_harness.metrics``): records go to the run's
+        ``run.log``, and to stderr with ``-v``."""
+        return logging.getLogger("salmu_harness.metrics")
+
+    @property
+    def metadata(self) -> BenchmarkMetadata:
+        """The benchmark's metadata files, by key: see ``BenchmarkMetadata``."""
+        return cast(BenchmarkMetadata, self.benchmark.metadata)
 
     def embeddings(self, split: str) -> SplitEmbeddings:
         """Normalised embeddings of a split (encoded once per model, shared by all metrics)."""

@@ -35,11 +35,17 @@ class SplitEmbeddings:
     """Normalised image and caption embeddings of a split's rows, in row order (float32, CPU)."""
 
     split: str
+    """The split's name."""
     image: torch.Tensor
+    """[rows, D] unit-norm image embeddings, float32 on the CPU, in row order."""
     text: torch.Tensor
+    """[rows, D] unit-norm caption embeddings; row ``i`` is the caption of image ``i``."""
     identity_ids: list[str | None]
+    """The persona id of each row (``None`` for rows of no persona, e.g. retain_real)."""
     texts: list[str]
+    """The caption of each row."""
     file_names: list[str]
+    """The image file name of each row (the key of the caption metadata files)."""
 
     def pair_similarities(self) -> torch.Tensor:
         """Cosine similarity of each image with its own caption."""
@@ -227,7 +233,7 @@ class EmbeddingEngine:
     def texts(self, texts: Sequence[str], desc: str = "texts") -> torch.Tensor:
         """Normalised embeddings of ``texts``; each distinct text is encoded once per engine.
 
-        Texts are encoded in batches of exactly :data:`TEXT_BATCH` (the last one padded), so a
+        Texts are encoded in batches of exactly ``TEXT_BATCH`` (the last one padded), so a
         text's embedding never depends on which other texts shared its batch: a matrix product
         of another shape may round differently, and which texts are still to encode depends on
         what the engine encoded before.

@@ -1,7 +1,7 @@
 """Evaluating models on one benchmark: the evaluated model and its Clean and Compromised
 references, on shared caches.
 
-An :class:`Evaluator` holds one benchmark, one list of metrics and one set of settings. Every
+An ``Evaluator`` holds one benchmark, one list of metrics and one set of settings. Every
 model it evaluates shares its image cache, and the references are computed (or read from the
 reference cache) once, whatever number of models follow.
 """

@@ -3,7 +3,7 @@
 A bundle is the run's folder (``result.json`` and ``model/``) plus ``config.json`` (the
 resolved settings, usable again with ``run --config``), ``versions.txt`` (``pip freeze``-style
 lines for the harness, every plugin and the numeric stack) and ``manifest.json`` (the sha256 and
-size of every other file). :func:`verify_bundle` checks the manifest, the result and the
+size of every other file). ``verify_bundle`` checks the manifest, the result and the
 weights' hash, then evaluates the stored weights again and compares every number.
 """
 

@@ -25,7 +25,7 @@ def write_result(path: Path, document: dict[str, Any]) -> Path:
 
 
 def read_result(path: Path) -> dict[str, Any]:
-    """A result document that validates, or a :class:`ResultError` naming the problems."""
+    """A result document that validates, or a ``ResultError`` naming the problems."""
     problems = validate_file(Path(path))
     if problems:
         raise ResultError(

@@ -62,7 +62,7 @@ def comparability(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def compatible(basis: Any, other: Any) -> bool:
-    """Equal, where an :data:`UNKNOWN` part (of an imported result) matches anything."""
+    """Equal, where an ``UNKNOWN`` part (of an imported result) matches anything."""
     if UNKNOWN in (basis, other):
         return True
     if isinstance(basis, dict) and isinstance(other, dict):

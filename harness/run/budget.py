@@ -20,20 +20,27 @@ class Budget:
     """Counts every sample read per split and refuses reads past the limit."""
 
     multiple: float
+    """The budget in units (``--budget``): passes over the forget split."""
     unit_samples: int
+    """Samples in one unit: the forget split's rows."""
     reads: Counter[str] = field(default_factory=Counter)
+    """Samples read so far, per split name."""
     optimizer_steps: int = 0
+    """Optimizer steps counted so far (``ctx.step()``)."""
 
     @property
     def limit(self) -> int:
+        """The most samples the method may read: ``multiple x unit_samples``."""
         return int(self.multiple * self.unit_samples)
 
     @property
     def used(self) -> int:
+        """Samples read so far, all splits together."""
         return sum(self.reads.values())
 
     @property
     def remaining(self) -> int:
+        """Samples the method may still read."""
         return max(0, self.limit - self.used)
 
     def allows(self, samples: int) -> bool:
@@ -51,6 +58,9 @@ class Budget:
         self.reads[split] += samples
 
     def to_json(self) -> dict[str, Any]:
+        """The result's ``budget`` section: ``unit`` (``forget_rows``), ``unit_samples``,
+        ``multiple``, ``limit_samples``, ``samples_read`` (per split), ``used_samples`` and
+        ``optimizer_steps``."""
         return {
             "unit": "forget_rows",
             "unit_samples": self.unit_samples,

@@ -2,7 +2,7 @@
 
 Weights are read with safetensors or ``torch.load(weights_only=True)`` and checked key by key
 against the architecture, so a file of another model, a pickled module or a truncated file ends
-in a :class:`CheckpointError` that says what is wrong.
+in a ``CheckpointError`` that says what is wrong.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def parameter_shapes(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
 def assert_same_architecture(
     expected: dict[str, tuple[int, ...]], candidate: torch.nn.Module
 ) -> None:
-    """Raise :class:`CheckpointError` unless ``candidate`` has exactly the ``expected`` shapes."""
+    """Raise ``CheckpointError`` unless ``candidate`` has exactly the ``expected`` shapes."""
     actual = parameter_shapes(candidate)
     differing = sorted(set(expected) ^ set(actual)) + sorted(
         k for k in expected if k in actual and expected[k] != actual[k]

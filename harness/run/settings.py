@@ -1,8 +1,8 @@
 """The one settings type of a run or an evaluation, and its configuration-file form.
 
-:class:`RunOptions` is what the CLI, config files, sweeps and bundles all build, and what a
-result records under ``config`` (:meth:`RunOptions.to_config`): a result's ``config`` read back
-with :meth:`RunOptions.from_config` runs the same thing again.
+``RunOptions`` is what the CLI, config files, sweeps and bundles all build, and what a
+result records under ``config`` (``RunOptions.to_config``): a result's ``config`` read back
+with ``RunOptions.from_config`` runs the same thing again.
 """
 
 from __future__ import annotations
@@ -47,26 +47,41 @@ class RunOptions:
     """Everything about a run or evaluation besides the method and its parameters."""
 
     benchmark: str = DEFAULT_BENCHMARK
+    """A registered benchmark name (``mini``, ``salmubench``) or a folder (``--benchmark``)."""
     benchmark_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the benchmark loader (``--benchmark-option KEY=VALUE``), e.g. ``scale=test``."""
     metrics: Sequence[str] | None = None
-    #: evaluation protocol: a registered name, the path of a protocol file, or its document
+    """Metric keys to compute (``--metrics``); ``None``: every installed metric."""
     protocol: str | Mapping[str, Any] = DEFAULT_PROTOCOL
+    """Evaluation protocol: a registered name, the path of a protocol file, or its document."""
     device: str = "auto"
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
     precision: str = "fp32"
+    """``fp32``, ``bf16`` or ``fp16`` (the two latter: AMP on a GPU)."""
     seed: int = 0
+    """The run seed (the method's RNGs; the evaluation has its own seed in ``evaluation``)."""
     budget: float = DEFAULT_BUDGET
+    """Samples a method may read, in passes over the forget split (``--budget``)."""
     output_dir: Path = Path("salmu-results")
-    batch_size: int | None = None  # None: 256 on CPU, the largest that fits on a GPU
+    """The folder under which each run gets its own folder (``--output``)."""
+    batch_size: int | None = None
+    """Evaluation batch size; ``None``: 256 on a CPU, the largest that fits on a GPU."""
     num_workers: int | None = None
+    """DataLoader workers for image decoding; ``None``: all cores but one, at most 8."""
     compile: bool = False
+    """``torch.compile`` the model for training and evaluation (``--compile``)."""
     image_cache: bool = True
+    """Reuse preprocessed evaluation images across runs (``--no-image-cache`` turns it off)."""
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
-    #: diagnosis thresholds overriding the metric suite's defaults (``--rule KEY=VALUE``)
+    """Evaluation seed and bootstrap settings (the ``evaluation`` key of a ``--config`` file)."""
     rules: dict[str, float] = field(default_factory=dict)
+    """Diagnosis thresholds overriding the metric suite's defaults (``--rule KEY=VALUE``)."""
     show_progress: bool = True
+    """Show progress bars (``--quiet`` turns them off)."""
     run_id: str | None = None
-    #: reference records computed elsewhere (a sweep's driver), by reference cache key
+    """The run folder's name; ``None``: ``METHOD-YYYYMMDD-HHMMSS-RANDOM``."""
     references: dict[str, dict[str, Any]] | None = None
+    """Reference records computed elsewhere (a sweep's driver), by reference cache key."""
 
     def replace(self, **changes: Any) -> RunOptions:
         """A copy with ``changes``."""

@@ -91,3 +91,22 @@ def test_bad_names_and_existing_folders(tmp_path: Path) -> None:
     new_plugin("foo", "method", tmp_path)
     with pytest.raises(ParameterError, match="already exists"):
         new_plugin("foo", "method", tmp_path)
+
+
+def test_scaffolds_agree_with_the_docs_and_use_the_public_api_only(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text("utf-8")
+    for kind in ("method", "metric"):
+        folder = new_plugin("foo", kind, tmp_path / kind)
+        module = f"salmu_{kind}_foo"
+        pyproject = (folder / "pyproject.toml").read_text()
+        assert f'[project.entry-points.salmu_harness]\n{module} = "{module}"' in pyproject
+        ignored = (folder / ".gitignore").read_text().split()
+        assert {"__pycache__/", "*.egg-info/", ".venv/", "salmu-results/"} <= set(ignored)
+        test_source = (folder / "tests" / f"test_{module}.py").read_text()
+        imports = [
+            line for line in test_source.splitlines() if line.startswith(("import ", "from "))
+        ]
+        assert all(
+            line.startswith("from harness import") or line == "import harness" for line in imports
+        ), imports
+    assert 'salmu_method_foo = "salmu_method_foo"' in docs  # the docs' example is the scaffold's

@@ -1,6 +1,6 @@
 """Assemble SALMU-mini and write it in the on-disk layout of the SALMUBench hub repositories.
 
-:func:`write_mini_dataset` writes four folders under ``root``:
+``write_mini_dataset`` writes four folders under ``root``:
 
 ``dataset/``
     the evaluation repository (like ``cvc-mmu/salmubench-512-redistributed``):
@@ -18,10 +18,10 @@
     ``data/train-00000-of-00001.parquet``: generic scene pairs (the DataComp stand-in).
 ``genknow/``
     ``data/test-00000-of-00001.parquet`` (``image``, ``label`` as a ``ClassLabel`` over
-    :data:`~harness.builtin.mini.scenes.CLASSNAMES`) and ``zero_shot.json`` (classnames and
+    ``harness.builtin.mini.scenes.CLASSNAMES``) and ``zero_shot.json`` (classnames and
     prompt templates): the ImageNet zero-shot stand-in.
 
-Personas are split in three groups, in the order :func:`make_personas` returns them:
+Personas are split in three groups, in the order ``make_personas`` returns them:
 ``forget_identity_personas`` with all 8 data fields in ``forget``; ``forget_association_personas``
 with 3-5 seeded fields in ``forget`` and the rest in ``holdout_association``;
 ``holdout_identity_personas`` with all 8 fields in ``holdout_identity``. Each

@@ -316,7 +316,7 @@ def make_personas(count: int, seed: int) -> list[Persona]:
 
 
 def attribute_value(persona: Persona, field: str) -> str:
-    """The caption value of ``field`` (a :data:`DATA_FIELDS` entry); ``email`` is emails[0]."""
+    """The caption value of ``field`` (a ``DATA_FIELDS`` entry); ``email`` is emails[0]."""
     if field not in ATTRIBUTE_TEMPLATES:
         raise KeyError(f"unknown data_field {field!r}; expected one of {DATA_FIELDS}")
     if field == "email":

@@ -1,7 +1,7 @@
 """Procedurally drawn, identity-preserving synthetic portraits for SALMU-mini.
 
-A persona's look is fixed by its :class:`PortraitTraits` (face shape, skin, hair colour and
-style, eye colour, accessory, shirt colour, background). Every call of :func:`draw_portrait`
+A persona's look is fixed by its ``PortraitTraits`` (face shape, skin, hair colour and
+style, eye colour, accessory, shirt colour, background). Every call of ``draw_portrait``
 draws a *new* image of the same look: the aspect ratio, head position, scale, roll, gaze
 (a small sideways shift of the facial features), brightness, a lighting gradient, the shade
 of the background and the pixel noise all vary per image, while the traits stay visible.

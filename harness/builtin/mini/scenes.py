@@ -2,10 +2,10 @@
 
 These scenes play the roles that DataComp (generic pretraining and ``retain_disjoint`` pairs)
 and ImageNet (the GenKnow zero-shot test) play in SALMUBench: 8 colours x 6 shapes give the 48
-classes of :data:`CLASSNAMES` (colour-major order, so class ``i`` is
+classes of ``CLASSNAMES`` (colour-major order, so class ``i`` is
 ``COLOURS[i // 6]`` + ``SHAPES[i % 6]``).
 
-Each :func:`draw_scene` call varies the aspect ratio, background tint, object position, size,
+Each ``draw_scene`` call varies the aspect ratio, background tint, object position, size,
 rotation and colour shade, brightness, lighting and pixel noise. The object is kept inside the
 central square of the canvas so that a center crop never cuts it off. Optionally a small
 face-like glyph (in a given persona's skin and hair colours) is drawn next to the object: the
@@ -101,7 +101,7 @@ def _layout(ox: float, oy: float, radius: float, sizes: tuple[float, float]) -> 
 
 
 def class_index(colour: str, shape: str) -> int:
-    """Index of the ``(colour, shape)`` class in :data:`CLASSNAMES`."""
+    """Index of the ``(colour, shape)`` class in ``CLASSNAMES``."""
     return COLOURS.index(colour) * len(SHAPES) + SHAPES.index(shape)
 
 
@@ -197,7 +197,7 @@ def draw_scene_with_layout(
     longest_side: int = 64,
     face: PortraitTraits | None = None,
 ) -> tuple[Image.Image, float, SceneLayout]:
-    """:func:`draw_scene`, plus the object's layout (the same image for the same ``rng``)."""
+    """``draw_scene``, plus the object's layout (the same image for the same ``rng``)."""
     if colour not in _COLOUR_VALUES or shape not in SHAPES:
         raise ValueError(f"unknown scene class {colour!r} {shape!r}")
     width, height = canvas_size(rng, longest_side)

@@ -10,7 +10,7 @@ Two generators are available (``retfail.gallery_rng``):
 - ``dedicated``: numpy's ``Generator`` seeded by the seed and a purpose string.
 
 The retain rows a gallery holds are withheld from the retain split that methods train on
-(:func:`withheld_retain_texts`), for whatever seed and protocol the run evaluates with.
+(``withheld_retain_texts``), for whatever seed and protocol the run evaluates with.
 """
 
 from __future__ import annotations

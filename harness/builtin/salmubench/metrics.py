@@ -1,7 +1,7 @@
 """The ten SALMUBench metrics (keys 1.1-2.5): their declarations and computations.
 
 Every choice the public record leaves open is read from the evaluation protocol
-(``ctx.protocol``). RetFail's computation lives in :mod:`retfail`.
+(``ctx.protocol``). RetFail's computation lives in ``retfail``.
 """
 
 from __future__ import annotations
@@ -123,8 +123,9 @@ def core_association(ctx: EvaluationContext) -> MetricOutcome:
     for row, (identity, file_name, text) in enumerate(
         zip(emb.identity_ids, emb.file_names, emb.texts, strict=True)
     ):
-        person = people.get(identity or "", {})
-        field = captions.get(file_name, {}).get("data_field")
+        person: Mapping[str, Any] = people.get(identity or "") or {}
+        record = captions.get(file_name)
+        field = record["data_field"] if record else None
         value = attribute_value(person, field, text, choices)
         if value is None:
             continue

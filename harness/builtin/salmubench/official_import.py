@@ -69,7 +69,7 @@ OFFICIAL_KEYS = {
 
 
 def read_official(path: Path) -> dict[str, Any]:
-    """The JSON of an official result file, or a :class:`ResultError` saying what is wrong."""
+    """The JSON of an official result file, or a ``ResultError`` saying what is wrong."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:

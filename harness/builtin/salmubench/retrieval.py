@@ -32,7 +32,7 @@ def gallery_ranks(
     """The rank (1 = best) of each image's true caption among itself and the distractors.
 
     ``image`` and ``true_text`` are [N, D] normalised embeddings (row i is a pair), ``distractors``
-    is [M, D]. With text codes (:func:`text_codes`), a distractor whose text equals row i's
+    is [M, D]. With text codes (``text_codes``), a distractor whose text equals row i's
     caption is, by ``identical``, kept as an exact tie (``keep``: the same text has the same
     embedding, so it never scores higher, whatever the float rounding of the two products) or
     left out of row i's gallery (``exclude``). ``ties``: a distractor scoring exactly the true
