@@ -21,7 +21,9 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 BOUNDS_TOLERANCE = 1e-6
 Direction = Literal["lower", "higher"]
 Reference = Literal["clean", "compromised"]
-Group = Literal["efficacy", "utility", "other"]
+Group = Literal["efficacy", "utility", "robustness", "other"]
+GROUPS: tuple[str, ...] = ("efficacy", "utility", "robustness", "other")
+DEFAULT_COST = "reads the shared embeddings of its splits"
 
 
 class SkipMetric(Exception):
@@ -91,6 +93,11 @@ class Metric:
     plugin_api: str = ">=1,<2"
     """The plugin API versions this metric supports, as a version range (``>=1,<2``); the
     harness refuses to load a metric whose range excludes its own plugin API version."""
+    opt_in: bool = False
+    """Computed only when asked for, by key, name or group (``--metrics robustness``), not by
+    default: for metrics that cost much more than reading embeddings."""
+    cost: str = DEFAULT_COST
+    """What computing the metric costs, in words (listed by ``salmu-harness metrics``)."""
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):
@@ -99,8 +106,8 @@ class Metric:
             raise PluginError(f"metric {self.key!r}: direction must be 'lower' or 'higher'")
         if self.target not in ("clean", "compromised"):
             raise PluginError(f"metric {self.key!r}: target must be 'clean' or 'compromised'")
-        if self.group not in ("efficacy", "utility", "other"):
-            raise PluginError(f"metric {self.key!r}: group must be efficacy, utility or other")
+        if self.group not in GROUPS:
+            raise PluginError(f"metric {self.key!r}: group must be one of {', '.join(GROUPS)}")
         if not callable(self.compute):
             raise PluginError(f"metric {self.key!r}: compute must be callable")
         object.__setattr__(self, "splits", tuple(self.splits))
@@ -155,6 +162,9 @@ class MetricSuite:
     """Metric keys of the collateral-damage plot."""
     per_identity: str | None = None
     """Metric key whose per-identity values are plotted."""
+    attacks: tuple[str, ...] = ()
+    """Keys of attacked versions of the forgetting metric (same scale, same target), plotted
+    beside it: how much of the gap the forgetting keeps closed under attack."""
     rules: Mapping[str, float] = field(default_factory=dict)
     """Default diagnosis thresholds, by name (``--rule KEY=VALUE`` overrides them)."""
     diagnose: Callable[[Mapping[str, Any], Mapping[str, float]], dict[str, Any]] | None = None
@@ -165,15 +175,16 @@ class MetricSuite:
     """The plugin API versions this suite supports, as a version range."""
 
     def __post_init__(self) -> None:
-        for key in (self.forgetting, self.utility, *self.collateral):
+        for key in (self.forgetting, self.utility, *self.collateral, *self.attacks):
             if not KEY_PATTERN.match(key):
                 raise PluginError(f"suite {self.name!r}: metric key {key!r} is invalid")
         object.__setattr__(self, "collateral", tuple(self.collateral))
+        object.__setattr__(self, "attacks", tuple(self.attacks))
 
     @property
     def keys(self) -> tuple[str, ...]:
         """Every metric key the suite names."""
-        keys = (self.forgetting, self.utility, *self.collateral, self.per_identity)
+        keys = (self.forgetting, self.utility, *self.collateral, self.per_identity, *self.attacks)
         return tuple(dict.fromkeys(k for k in keys if k))
 
     def declaration(self) -> dict[str, Any]:
@@ -184,4 +195,5 @@ class MetricSuite:
             "utility": self.utility,
             "collateral": list(self.collateral),
             "per_identity": self.per_identity,
+            "attacks": list(self.attacks),
         }

@@ -27,7 +27,7 @@ from harness import hookspecs
 from harness.benchmarks.loader import BenchmarkLoader
 from harness.errors import PluginError, UnknownNameError
 from harness.method import Method
-from harness.metric import Metric, MetricSuite
+from harness.metric import GROUPS, Metric, MetricSuite
 from harness.protocol import (
     DEFAULT_PROTOCOL,
     EvaluationProtocol,
@@ -119,7 +119,8 @@ class Registry:
             return by_name[key.lower()]
         self._raise_if_broken("metric", key)
         known = list(self.metrics) + [m.name for m, _ in self.metrics.values()]
-        raise UnknownNameError("metric", key, known)
+        groups = {m.group for m, _ in self.metrics.values()}
+        raise UnknownNameError("metric", key, known + sorted(groups))
 
     def protocol(self, spec: str | Mapping[str, Any] | None = None) -> EvaluationProtocol:
         """The protocol named ``spec`` (default: ``official``), read from a protocol file when
@@ -135,14 +136,21 @@ class Registry:
         self._raise_if_broken("protocol", spec)
         raise UnknownNameError("protocol", spec, self.protocols)
 
+    def all_metrics(self) -> list[Metric]:
+        """Every installed metric, opt-in ones included, in key order."""
+        return sorted((m for m, _ in self.metrics.values()), key=lambda m: _key_order(m.key))
+
     def select_metrics(self, keys: Iterable[str] | None = None) -> list[Metric]:
-        """The metrics to evaluate: the given keys or names, or every installed metric."""
+        """The metrics to evaluate: the given keys, names or group names (``robustness``), or
+        every installed metric that is not opt-in."""
+        every = self.all_metrics()
         if keys is None:
-            return sorted((m for m, _ in self.metrics.values()), key=lambda m: _key_order(m.key))
+            return [m for m in every if not m.opt_in]
         selected: dict[str, Metric] = {}
         for key in keys:
-            metric = self.metric(key)
-            selected[metric.key] = metric
+            members = [m for m in every if m.group == key] if key in GROUPS else []
+            for metric in members or [self.metric(key)]:
+                selected[metric.key] = metric
         return list(selected.values())
 
     def benchmark(self, name: str) -> BenchmarkLoader:

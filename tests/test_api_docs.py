@@ -46,15 +46,34 @@ PUBLIC_CLASSES = [
 #: fields plugin authors look for in the reference, by class
 NAMED_FIELDS = {
     "harness.evaluation.embeddings.SplitEmbeddings": {
-        "split", "image", "text", "texts", "file_names", "identity_ids",
+        "split",
+        "image",
+        "text",
+        "texts",
+        "file_names",
+        "identity_ids",
     },
     "harness.benchmarks.base.BenchmarkMetadata": {
-        "identities", "captions", "generic_captions", "fragile_set_ids",
+        "identities",
+        "captions",
+        "generic_captions",
+        "fragile_set_ids",
     },
     "harness.metric.Metric": {"plugin_api"},
     "harness.run.settings.RunOptions": {
-        "benchmark", "metrics", "protocol", "device", "precision", "seed", "budget",
-        "output_dir", "batch_size", "num_workers", "image_cache", "evaluation", "rules",
+        "benchmark",
+        "metrics",
+        "protocol",
+        "device",
+        "precision",
+        "seed",
+        "budget",
+        "output_dir",
+        "batch_size",
+        "num_workers",
+        "image_cache",
+        "evaluation",
+        "rules",
     },
 }
 
@@ -63,9 +82,7 @@ def _class_node(dotted: str) -> tuple[type, ast.ClassDef]:
     module_name, _, class_name = dotted.rpartition(".")
     module = __import__(module_name, fromlist=[class_name])
     tree = ast.parse(Path(inspect.getfile(module)).read_text(encoding="utf-8"))
-    node = next(
-        n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name
-    )
+    node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name)
     return getattr(module, class_name), node
 
 
@@ -134,7 +151,8 @@ def test_every_exported_name_has_a_docstring() -> None:
         if (inspect.isclass(value) or inspect.isfunction(value)) and not inspect.getdoc(value):
             missing.append(name)
     public_helpers = [
-        n for n, v in vars(training).items()
+        n
+        for n, v in vars(training).items()
         if not n.startswith("_") and inspect.isfunction(v) and v.__module__ == training.__name__
     ]
     missing += [f"training.{n}" for n in public_helpers if not inspect.getdoc(getattr(training, n))]

@@ -65,9 +65,28 @@ def test_builtin_metrics_register_through_the_hooks() -> None:
         "2.3",
         "2.4",
         "2.5",
+        "3.1",
+        "3.2",
+        "3.3",
+        "3.4",
     ]
     record = registry.plugin_of("metric", "1.1")
     assert record.builtin and record.distribution == "salmu-harness"
+
+
+def test_opt_in_metrics_run_only_when_named() -> None:
+    registry = load_plugins(third_party=False)
+    default = [m.key for m in registry.select_metrics(None)]
+    assert default == [f"1.{i}" for i in range(1, 6)] + [f"2.{i}" for i in range(1, 6)]
+    robustness = registry.select_metrics(["robustness"])
+    assert [m.key for m in robustness] == ["3.1", "3.2", "3.3", "3.4"]
+    assert all(m.opt_in and m.group == "robustness" and m.cost for m in robustness)
+    # groups, keys and names mix; each metric appears once, in the order first named
+    mixed = registry.select_metrics(["3.3", "efficacy", "RetFail", "Relearn"])
+    assert [m.key for m in mixed] == ["3.3", "1.1", "1.2", "1.3", "1.4", "1.5", "3.1"]
+    with pytest.raises(UnknownNameError) as error:
+        registry.select_metrics(["robustnes"])
+    assert "did you mean 'robustness'?" in str(error.value)
 
 
 def test_third_party_method_is_discovered(entry_points) -> None:

@@ -13,6 +13,8 @@ import datasets
 from harness.errors import UnknownNameError
 
 Role = Literal["compromised", "clean"]
+
+
 class IdentityRecord(TypedDict):
     """One persona of ``identities_metadata.json`` (all values are synthetic)."""
 

@@ -10,13 +10,14 @@ import click
 @click.command("metrics")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(as_json: bool) -> None:
-    """List metrics with their splits, direction and target reference."""
+    """List metrics with their splits, direction, target reference and cost; opt-in metrics
+    run only when named (``--metrics robustness``)."""
     from tabulate import tabulate
 
     from harness.plugins import load_plugins
 
     registry = load_plugins()
-    metrics = registry.select_metrics()
+    metrics = registry.all_metrics()
     if as_json:
         click.echo(
             json.dumps(
@@ -30,6 +31,8 @@ def command(as_json: bool) -> None:
                         "direction": m.direction,
                         "target": m.target,
                         "version": m.version,
+                        "opt_in": m.opt_in,
+                        "cost": m.cost,
                         "distribution": registry.plugin_of("metric", m.key).distribution,
                     }
                     for m in metrics
@@ -46,8 +49,9 @@ def command(as_json: bool) -> None:
             ", ".join(m.splits) or "-",
             f"{m.direction} is better",
             m.target,
+            "opt-in" if m.opt_in else "default",
             registry.plugin_of("metric", m.key).distribution,
-            m.summary,
+            m.summary + (f" Cost: {m.cost}." if m.opt_in else ""),
         ]
         for m in metrics
     ]
@@ -61,9 +65,10 @@ def command(as_json: bool) -> None:
                 "splits",
                 "direction",
                 "target",
+                "runs",
                 "distribution",
                 "description",
             ),
-            maxcolwidths=[None] * 7 + [50],
+            maxcolwidths=[None] * 8 + [50],
         )
     )

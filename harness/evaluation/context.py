@@ -6,6 +6,7 @@ image encodings, a zero-shot classifier, the benchmark, the protocol and dedicat
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -14,7 +15,7 @@ import datasets
 import numpy as np
 import torch
 
-from harness.benchmarks.base import Benchmark, BenchmarkMetadata
+from harness.benchmarks.base import Benchmark, BenchmarkMetadata, Role
 from harness.errors import HarnessError
 from harness.evaluation.embeddings import EmbeddingEngine, SplitEmbeddings
 from harness.evaluation.settings import EvaluationSettings
@@ -26,7 +27,12 @@ class EvaluationContext:
     """What a metric's ``compute`` receives: embeddings, the benchmark and dedicated RNGs."""
 
     def __init__(
-        self, benchmark: Benchmark, engine: EmbeddingEngine, settings: EvaluationSettings
+        self,
+        benchmark: Benchmark,
+        engine: EmbeddingEngine,
+        settings: EvaluationSettings,
+        role: str = "evaluated",
+        references: Callable[[Role], EvaluationContext] | None = None,
     ) -> None:
         self.benchmark = benchmark
         """The loaded benchmark: splits, metadata, reference models, GenKnow set."""
@@ -34,6 +40,10 @@ class EvaluationContext:
         """The embedding engine (internal: use the methods below)."""
         self.settings = settings
         """The evaluation settings: seed, bootstrap, protocol."""
+        self.role = role
+        """Which model this is: ``evaluated``, ``clean``, ``compromised``, or the label of a
+        derived model (``clean+int4``)."""
+        self._references = references
 
     @property
     def seed(self) -> int:
@@ -102,6 +112,50 @@ class EvaluationContext:
                 device=engine.device,
             )
         return classifier.float().cpu()
+
+    def reference(self, role: Role) -> EvaluationContext:
+        """The context of the Clean or Compromised model, on the same benchmark and settings
+        (built once per process, its embeddings shared by every metric and model): for metrics
+        that compare the evaluated model with a reference row by row."""
+        if role == self.role:
+            return self
+        if self._references is None:
+            raise HarnessError(
+                f"the {role} model is not available to this evaluation context",
+                "build contexts through harness.evaluation.evaluator.Evaluator",
+            )
+        return self._references(role)
+
+    def derived(self, model: torch.nn.Module, label: str) -> EvaluationContext:
+        """A context for ``model``, a changed copy of this context's model (attacked,
+        quantized): same benchmark, settings, tokenizer, preprocessing and image cache; its
+        embeddings are its own. ``label`` names it in progress bars and its ``role``."""
+        engine = self.engine.with_model(model, f"{self.role}+{label}")
+        return EvaluationContext(
+            self.benchmark, engine, self.settings, engine.label, self._references
+        )
+
+    def trainable_copy(self) -> torch.nn.Module:
+        """A copy of this context's model in train mode, on its device: metrics that attack
+        the model change the copy, never the evaluated weights."""
+        model = copy.deepcopy(self.engine.model)
+        model.train()
+        return model
+
+    @property
+    def tokenizer(self) -> Callable[..., torch.Tensor]:
+        """The model's tokenizer (``tokenizer(texts)`` -> token tensor)."""
+        return self.engine.tokenizer
+
+    @property
+    def preprocess(self) -> Callable[..., torch.Tensor]:
+        """The model's evaluation image transform (PIL image -> tensor)."""
+        return self.engine.preprocess
+
+    @property
+    def device(self) -> torch.device:
+        """The device the model is evaluated on."""
+        return self.engine.device
 
     def rng(self, purpose: str) -> np.random.Generator:
         """A generator that depends only on the evaluation seed and ``purpose``."""

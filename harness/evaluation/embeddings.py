@@ -110,6 +110,24 @@ class EmbeddingEngine:
         self._splits: dict[str, SplitEmbeddings] = {}
         self._texts: dict[str, torch.Tensor] = {}
 
+    def with_model(self, model: torch.nn.Module, label: str) -> EmbeddingEngine:
+        """An engine for another model with this one's settings, tokenizer, preprocessing and
+        image cache (its embeddings are its own)."""
+        return EmbeddingEngine(
+            model,
+            self.tokenizer,
+            self.preprocess,
+            self.device,
+            self.precision,
+            batch_size=self._batch_size,
+            num_workers=self.num_workers,
+            show_progress=self.show_progress,
+            label=label,
+            image_cache=self.image_cache,
+            cache_scope=self.cache_scope,
+            compile=self._encode_image is not None,
+        )
+
     @property
     def batch_size(self) -> int:
         """The batch size given, or (``None``) the largest that fits, found on first use."""

@@ -74,6 +74,7 @@ class Evaluator:
         self._load_reference = load_reference
         self._hashes = reference_hashes
         self._references: dict[str, dict[str, dict[str, Any]]] | None = None
+        self._contexts: dict[str, EvaluationContext] = {}
 
     def engine(self, loaded: EncodableModel, label: str) -> EmbeddingEngine:
         """An embedding engine for ``loaded`` on the shared image cache."""
@@ -95,8 +96,20 @@ class Evaluator:
 
     def evaluate(self, loaded: EncodableModel, label: str = "evaluated") -> dict[str, Any]:
         """Each metric's record for ``loaded``."""
-        context = EvaluationContext(self.benchmark, self.engine(loaded, label), self.settings)
+        context = EvaluationContext(
+            self.benchmark, self.engine(loaded, label), self.settings, label, self.context
+        )
         return evaluate_metrics(context, self.metrics)
+
+    def context(self, role: Role) -> EvaluationContext:
+        """The evaluation context of a reference model, loaded on first use and kept: its
+        embeddings serve every metric and every model this evaluator evaluates."""
+        if role not in self._contexts:
+            engine = self.engine(self._load_reference(role), role)
+            self._contexts[role] = EvaluationContext(
+                self.benchmark, engine, self.settings, role, self.context
+            )
+        return self._contexts[role]
 
     def reference_keys(self, role: str) -> dict[str, str]:
         """Metric key -> reference-cache key of ``role``'s record."""
@@ -114,9 +127,7 @@ class Evaluator:
             for role in ROLES:
 
                 def compute(missing: Sequence[str], role: Role = role) -> dict[str, Any]:
-                    engine = self.engine(self._load_reference(role), role)
-                    context = EvaluationContext(self.benchmark, engine, self.settings)
-                    return evaluate_metrics(context, [by_key[k] for k in missing])
+                    return evaluate_metrics(self.context(role), [by_key[k] for k in missing])
 
                 found[role] = self.reference_cache.get_or_compute(
                     self.reference_keys(role), compute

@@ -9,6 +9,9 @@ GenKnow, InterIdSim and IntraIdSim); results without a suite get none of them.
   the Clean line a method forgot what it was never asked to forget.
 - ``per_identity``: the per-identity metric's values per row (seeds averaged per identity),
   beside the references' distributions.
+- ``robustness``: per row, the share of the forgetting metric's gap closed, before and after
+  each attack the suite declares (drawn when the results hold an attack): a bar that drops
+  under attack is forgetting that was only hidden.
 """
 
 from __future__ import annotations
@@ -195,10 +198,52 @@ def per_identity(board: Leaderboard) -> Figure:
     return figure
 
 
+def robustness(board: Leaderboard) -> Figure:
+    """The forgetting metric's gap closed per row, before and after each declared attack."""
+    suite = board.suite or {}
+    keys = [suite["forgetting"], *(k for k in suite.get("attacks", []) if _has(board, k))]
+    figure, axes = plt.subplots(figsize=(max(6.5, 1.3 * len(board.rows) + 3), 5))
+    width = 0.8 / len(keys)
+    shades = ("#4c72b0", "#dd8452", "#937860", "#8c8c8c")
+    for offset, key in enumerate(keys):
+        xs, scores = [], []
+        for index, row in enumerate(board.rows):
+            cell = row.cells.get(key)
+            if cell is not None and cell.score is not None:
+                xs.append(index + (offset - (len(keys) - 1) / 2) * width)
+                scores.append(cell.score)
+        label = _name(board, key) if offset else f"{_name(board, key)} (no attack)"
+        axes.bar(
+            xs,
+            scores,
+            width,
+            label=label,
+            color=shades[offset % len(shades)],
+            edgecolor="black",
+            linewidth=0.5,
+            hatch="" if offset == 0 else "//",
+        )
+    axes.axhline(1.0, color=CLEAN_COLOR, linestyle="--", linewidth=1.2, label="Clean (all closed)")
+    axes.axhline(0.0, color=COMPROMISED_COLOR, linestyle=":", linewidth=1.2, label="Compromised")
+    axes.set_xticks(
+        range(len(board.rows)), [_text(row.display) for row in board.rows], rotation=20, ha="right"
+    )
+    axes.set_ylabel("share of the Compromised-to-Clean gap closed")
+    axes.set_title(
+        f"Is the forgetting real? {_name(board, keys[0])} under attack on {_benchmark(board)}\n"
+        "(each attack is applied to Clean and Compromised too; seeds averaged)"
+    )
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.tight_layout()
+    return figure
+
+
 PLOTS: dict[str, Callable[[Leaderboard], Figure]] = {
     "tradeoff": tradeoff,
     "collateral": collateral,
     "per_identity": per_identity,
+    "robustness": robustness,
 }
 
 
@@ -212,6 +257,8 @@ def drawable(board: Leaderboard) -> list[str]:
         names.append("collateral")
     if suite.get("per_identity"):
         names.append("per_identity")
+    if any(_has(board, key) for key in suite.get("attacks", [])):
+        names.append("robustness")
     return names
 
 
@@ -261,6 +308,13 @@ def _text(label: str) -> str:
 def _info(board: Leaderboard, key: str) -> MetricInfo:
     info = next((m for m in board.metrics if m.key == key), None)
     return info or MetricInfo(key, key, "other", "lower", "clean")
+
+
+def _has(board: Leaderboard, key: str) -> bool:
+    """Whether some row has a normalised score for ``key``."""
+    return any(
+        row.cells.get(key) is not None and row.cells[key].score is not None for row in board.rows
+    )
 
 
 def _name(board: Leaderboard, key: str) -> str:

@@ -67,6 +67,7 @@ def metric_entry(
         "target": metric.target,
         "version": metric.version,
         "splits": list(metric.splits),
+        "cost": metric.cost,
         "bounds": list(metric.bounds) if metric.bounds else None,
         "plugin": {"distribution": plugin.distribution, "version": plugin.version},
         **record,

@@ -6,8 +6,15 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from harness.reports.leaderboard import build_leaderboard
-from harness.reports.plots import collateral, per_identity, tradeoff, write_plots
+from harness.reports.leaderboard import Cell, MetricInfo, build_leaderboard
+from harness.reports.plots import (
+    collateral,
+    drawable,
+    per_identity,
+    robustness,
+    tradeoff,
+    write_plots,
+)
 from harness.results.loading import load_results
 
 
@@ -106,4 +113,28 @@ def test_results_written_before_suites_were_recorded_still_plot(compared_results
         "collateral",
         "per_identity",
         "tradeoff",
+    ]
+
+
+def test_robustness_bars_are_the_gap_closed_before_and_under_attack(board) -> None:
+    import copy
+
+    assert "robustness" not in drawable(board)  # these results hold no attack
+    attacked = copy.deepcopy(board)
+    attacked.suite = {**board.suite, "attacks": ["3.1", "3.2"]}
+    attacked.metrics = [
+        *board.metrics,
+        MetricInfo("3.1", "Relearn", "robustness", "lower", "clean"),
+    ]
+    for index, row in enumerate(attacked.rows):
+        row.cells["3.1"] = Cell(mean=0.1, std=0.0, n=3, score=0.25 * index)
+    assert "robustness" in drawable(attacked)
+    axes = robustness(attacked).axes[0]
+    labels = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert labels[:2] == ["Clean (all closed)", "Compromised"]
+    assert labels[2:] == ["RetFail (no attack)", "Relearn"]  # 3.2 absent: no bars for it
+    heights = [round(p.get_height(), 9) for p in axes.patches]
+    rows = attacked.rows
+    assert heights == [round(r.cells["1.1"].score, 9) for r in rows] + [
+        round(0.25 * i, 9) for i in range(len(rows))
     ]

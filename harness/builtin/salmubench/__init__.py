@@ -1,4 +1,5 @@
-"""The SALMUBench suite as a built-in plugin: its ten metrics (keys 1.1-2.5), its evaluation
+"""The SALMUBench suite as a built-in plugin: its ten metrics (keys 1.1-2.5), the opt-in
+robustness metrics (3.1-3.4: relearning, quantization, membership inference), its evaluation
 protocols, its suite declaration (diagnosis, headline keys) and the ``salmubench`` benchmark,
 registered through the same hooks as any third-party plugin.
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from harness.benchmarks.loader import BenchmarkLoader
 from harness.builtin.salmubench.metrics import METRICS
 from harness.builtin.salmubench.protocols import builtin_protocols
+from harness.builtin.salmubench.robustness import ROBUSTNESS_METRICS
 from harness.builtin.salmubench.suite import SUITE
 from harness.hookspecs import hookimpl
 from harness.metric import Metric, MetricSuite
@@ -22,7 +24,7 @@ from harness.protocol import EvaluationProtocol
 
 @hookimpl
 def register_metrics(register: Callable[[Metric], None]) -> None:
-    for metric in METRICS:
+    for metric in (*METRICS, *ROBUSTNESS_METRICS):
         register(metric)
 
 

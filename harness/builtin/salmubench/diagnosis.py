@@ -4,7 +4,10 @@
 - over-generalised forgetting: InterIdSim or IntraIdSim fell below the Clean model's value
   (minus ``holdout_margin``): the method forgot people it was never asked to forget;
 - ineffective forgetting: RetFail closed less than ``min_gap_closed`` of the
-  Compromised-to-Clean gap.
+  Compromised-to-Clean gap;
+- shallow forgetting: RetFail closed the gap (at least ``min_gap_closed``), but the relearning
+  (3.1) or the quantization (3.2) attack reopens more than ``shallow_restored`` of it: the
+  knowledge was hidden, not removed. Shown only when those opt-in metrics were computed.
 
 Plus the worst-case identities: the per-identity RetFail distribution and the identities that
 remain most retrievable. The rules and thresholds are recorded in every result.
@@ -18,17 +21,21 @@ from typing import Any
 import numpy as np
 
 RETFAIL, GENKNOW, INTER, INTRA = "1.1", "2.1", "2.2", "2.3"
+#: the attacks whose reopened gap decides shallow forgetting (relearning, quantization)
+ATTACKS = ("3.1", "3.2")
 #: thresholds of the failure-mode rules (override with ``--rule KEY=VALUE``)
 DEFAULT_RULES: dict[str, float] = {
     "genknow_drop": 0.01,
     "holdout_margin": 0.0,
     "min_gap_closed": 0.9,
+    "shallow_restored": 0.5,
     "worst_identities": 10,
 }
 LABELS = {
     "catastrophic_damage": "catastrophic damage",
     "over_generalised_forgetting": "over-generalised forgetting",
     "ineffective_forgetting": "ineffective forgetting",
+    "shallow_forgetting": "shallow forgetting",
 }
 
 
@@ -120,6 +127,7 @@ def diagnose(metrics: Mapping[str, Any], given: Mapping[str, float]) -> dict[str
                 reason="RetFail or its normalised score is not available",
             )
         )
+    findings.append(_shallow(metrics, score, rules))
     return {
         "rules": rules,
         "findings": findings,
@@ -128,6 +136,33 @@ def diagnose(metrics: Mapping[str, Any], given: Mapping[str, float]) -> dict[str
         if retfail
         else None,
     }
+
+
+def _shallow(
+    metrics: Mapping[str, Any], gap_closed: float | None, rules: Mapping[str, float]
+) -> dict[str, Any]:
+    """Shallow forgetting: RetFail at Clean, but an attack reopens much of the gap."""
+    rule = (
+        f"RetFail gap closed >= {rules['min_gap_closed']:g} and Relearn or Quantize reopens "
+        f"> {rules['shallow_restored']:g} of the gap"
+    )
+    reopened = {}
+    for key in ATTACKS:
+        entry = _ok(metrics, key)
+        attacked = (entry or {}).get("normalized", {}).get("score")
+        if entry and attacked is not None:
+            reopened[entry["name"]] = round(1 - attacked, 6)
+    if not reopened or gap_closed is None:
+        return _finding(
+            "shallow_forgetting",
+            rule,
+            None,
+            reason="needs RetFail and the robustness metrics 3.1 or 3.2 (--metrics robustness)",
+        )
+    shown = gap_closed >= rules["min_gap_closed"] and any(
+        share > rules["shallow_restored"] for share in reopened.values()
+    )
+    return _finding("shallow_forgetting", rule, shown, gap_closed=gap_closed, reopened=reopened)
 
 
 def worst_identities(retfail: dict[str, Any], count: int) -> dict[str, Any] | None:

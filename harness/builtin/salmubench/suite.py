@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from harness.benchmarks.base import Benchmark
-from harness.builtin.salmubench.diagnosis import DEFAULT_RULES, GENKNOW, INTER, INTRA, RETFAIL
+from harness.builtin.salmubench.diagnosis import (
+    ATTACKS,
+    DEFAULT_RULES,
+    GENKNOW,
+    INTER,
+    INTRA,
+    RETFAIL,
+)
 from harness.builtin.salmubench.diagnosis import diagnose as diagnose_failure_modes
 from harness.builtin.salmubench.gallery import withheld_retain_texts
 from harness.metric import MetricSuite, Withheld
@@ -24,11 +31,13 @@ def withheld(benchmark: Benchmark, protocol: EvaluationProtocol, seed: int) -> W
 SUITE = MetricSuite(
     name="salmubench",
     description="SALMUBench: forgetting (1.x, towards Clean) and utility (2.x, towards "
-    "Compromised), the three failure modes of the paper.",
+    "Compromised), the three failure modes of the paper; opt-in robustness attacks (3.x) "
+    "and the shallow-forgetting mode they decide.",
     forgetting=RETFAIL,
     utility=GENKNOW,
     collateral=(INTER, INTRA),
     per_identity=RETFAIL,
+    attacks=ATTACKS,
     rules=DEFAULT_RULES,
     diagnose=diagnose_failure_modes,
     withheld=withheld,
