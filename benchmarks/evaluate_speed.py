@@ -36,8 +36,8 @@ from process_tree import measure
 OFFICIAL_BATCH, OFFICIAL_WORKERS = 256, 4
 
 
-def perturbed_checkpoints(benchmark, folder: Path) -> list[Path]:
-    """Two checkpoints near the Compromised model (seeded noise), as safetensors state dicts."""
+def perturbed_checkpoints(benchmark, folder: Path, count: int = 2) -> list[Path]:
+    """``count`` checkpoints near the Compromised model (seeded noise), as safetensors."""
     import torch
     from safetensors.torch import save_file
 
@@ -45,7 +45,7 @@ def perturbed_checkpoints(benchmark, folder: Path) -> list[Path]:
 
     model = load_clip(benchmark.models["compromised"].path).model
     paths = []
-    for seed in (1, 2):
+    for seed in range(1, count + 1):
         generator = torch.Generator().manual_seed(seed)
         state = {
             name: (t + 1e-3 * t.std() * torch.randn(t.shape, generator=generator))

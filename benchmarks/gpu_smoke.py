@@ -38,8 +38,9 @@ from harness.builtin.mini.training import register_config
 from harness.evaluation.embeddings import EmbeddingEngine
 from harness.evaluation.image_cache import ImageCache
 from harness.plugins import load_plugins
+from harness.run.checkpoints import evaluate_checkpoint
 from harness.run.models import load_clip, save_local_dir
-from harness.run.pipeline import evaluate_checkpoint, run_method
+from harness.run.pipeline import run_method
 from harness.run.settings import RunOptions
 
 AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}

@@ -1,4 +1,4 @@
-"""``salmu-harness evaluate PATH``: evaluate any checkpoint without running a method."""
+"""``salmu-harness evaluate PATH...``: evaluate checkpoints without running a method."""
 
 from __future__ import annotations
 
@@ -12,26 +12,50 @@ from harness.cli.options import evaluation_options, options_from, read_config
 
 
 @click.command("evaluate")
-@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "checkpoints", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
 @evaluation_options
 def command(
-    checkpoint: Path,
+    checkpoints: tuple[Path, ...],
     config_file: Path | None,
     quiet: bool,
     benchmark_option: tuple[str, ...],
     verbose: int,
     **cli: Any,
 ) -> None:
-    """Evaluate CHECKPOINT: a local-dir: folder or a .safetensors/.bin/.pt state dict."""
+    """Evaluate each CHECKPOINT: a local-dir: folder or a .safetensors/.bin/.pt state dict.
+
+    Several checkpoints are evaluated in one process, the benchmark, the image cache and the
+    references loaded once, one result each; a checkpoint that fails is reported and the
+    others go on (exit 1 at the end).
+    """
+    from harness.errors import HarnessError
     from harness.reports.result_text import render
+    from harness.run.checkpoints import CheckpointFailure, evaluate_checkpoints
     from harness.run.logs import log_to_stderr
-    from harness.run.pipeline import evaluate_checkpoint
 
     log_to_stderr(verbose)
 
     options = options_from(read_config(config_file), cli, benchmark_option, quiet)
-    outcome = evaluate_checkpoint(checkpoint, options)
-    click.echo(render(outcome.document))
-    click.echo(f"result: {outcome.result_path}")
-    if any(m.get("status") == "failed" for m in outcome.document["metrics"].values()):
+    outcomes = evaluate_checkpoints(list(checkpoints), options, keep_going=len(checkpoints) > 1)
+    unevaluated, failed_metrics = 0, False
+    for outcome in outcomes:
+        if isinstance(outcome, CheckpointFailure):
+            unevaluated += 1
+            error = outcome.error
+            reason = error.message if isinstance(error, HarnessError) else repr(error)
+            hint = f" ({error.hint})" if isinstance(error, HarnessError) and error.hint else ""
+            click.echo(f"error: {outcome.checkpoint}: {reason}{hint}; nothing written", err=True)
+            continue
+        click.echo(render(outcome.document))
+        click.echo(f"result: {outcome.result_path}")
+        metrics = outcome.document["metrics"].values()
+        failed_metrics |= any(m.get("status") == "failed" for m in metrics)
+    if len(outcomes) > 1:
+        click.echo(
+            f"{len(outcomes)} checkpoints: {len(outcomes) - unevaluated} results written, "
+            f"{unevaluated} could not be evaluated"
+        )
+    if unevaluated or failed_metrics:
         sys.exit(1)

@@ -175,7 +175,7 @@ def _reevaluate(
     folder: Path, document: dict[str, Any], overrides: dict[str, Any]
 ) -> dict[str, Any]:
     from harness.evaluation.settings import EvaluationSettings
-    from harness.run.pipeline import evaluate_checkpoint
+    from harness.run.checkpoints import evaluate_checkpoint
     from harness.run.settings import RunOptions
 
     config = {k: v for k, v in document["config"].items() if k not in ("method", "parameters")}

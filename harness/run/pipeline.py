@@ -1,23 +1,21 @@
 """The run pipeline: method -> unlearned model -> metrics -> result document.
 
-``run_method`` and ``evaluate_checkpoint`` are the Python API behind ``salmu-harness run`` and
-``salmu-harness evaluate``. User mistakes (unknown names, bad parameters, bad device) are caught
-by ``harness.run.plan.prepare`` before any model or dataset is loaded. Each function
-collects the result's sections and assembles the document once.
+``run_method`` is the Python API behind ``salmu-harness run`` (``harness.run.checkpoints``
+holds ``evaluate``'s); the sections both fill are built here. User mistakes (unknown names,
+bad parameters, bad device) are caught by ``harness.run.plan.prepare`` before any model or
+dataset is loaded. Each function collects the result's sections and assembles the document
+once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import resource
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from harness.benchmarks.base import Benchmark
 from harness.errors import HarnessError, ParameterError
@@ -38,12 +36,12 @@ from harness.results.layout import TRAINING_RECORD, RunFolder, new_run_id, run_f
 from harness.results.no_op import no_op_warnings
 from harness.run.budget import Budget
 from harness.run.isolation import check_isolation, training_record
-from harness.run.kernel import check_finite, model_args, unlearn_once
+from harness.run.kernel import model_args, unlearn_once
 from harness.run.logs import run_log
-from harness.run.models import WEIGHTS_IN_DIR, LoadedModel, load_clip, save_local_dir
+from harness.run.models import LoadedModel, load_clip, save_local_dir
 from harness.run.plan import Plan, diagnosis_of, load_for, prepare
+from harness.run.records import cost_section, model_record, reference_hashes
 from harness.run.settings import RunOptions
-from harness.storage import file_sha256
 
 logger = logging.getLogger("salmu_harness")
 
@@ -108,7 +106,7 @@ def _run(
     sections = {
         "method": method_record,
         "config": options.to_config(method.name, resolved, plan.protocol),
-        **_described(benchmark, options, plan, registry, [plugin]),
+        **described_sections(benchmark, options, plan, registry, [plugin]),
     }
     budget = Budget(options.budget, len(benchmark.split("forget")))
     model_path = None
@@ -128,12 +126,14 @@ def _run(
             "reason": "the method trained on the retain split of this very evaluation",
         }
         evaluation_clock = time.perf_counter()
-        found = _evaluated(
+        found = evaluated_sections(
             evaluated, f"local:{model_path}", benchmark, options, plan, registry, sections
         )
         found["evaluation"]["retain_isolation"] = isolation
         found["warnings"] = no_op_warnings(unlearned.weights_changed, found["metrics"]) or None
-        cost = _cost(clock, budget, unlearned.seconds, time.perf_counter() - evaluation_clock)
+        cost = cost_section(
+            clock, budget, unlearned.seconds, time.perf_counter() - evaluation_clock
+        )
     except Exception as exc:
         _write_failure(folder.result, run_id, started, sections, exc, clock, budget)
         raise
@@ -147,57 +147,6 @@ def _run(
     return RunOutcome(document, write_result(folder.result, document), model_path)
 
 
-def evaluate_checkpoint(
-    checkpoint: str | Path, options: RunOptions | None = None, registry: Registry | None = None
-) -> RunOutcome:
-    """Evaluate any checkpoint (``local-dir:`` folder or state-dict file) on the benchmark."""
-    options = options or RunOptions()
-    registry = registry or load_plugins()
-    plan = prepare(options, registry)
-    started, clock = now(), time.perf_counter()
-    run_id = options.run_id or new_run_id(f"evaluate-{Path(str(checkpoint)).name}")
-    folder = run_folder(options.output_dir, run_id)
-    with run_log(folder.log):
-        logger.info("evaluation %s of %s", run_id, checkpoint)
-        return _evaluate(checkpoint, options, plan, registry, folder, run_id, started, clock)
-
-
-def _evaluate(
-    checkpoint: str | Path,
-    options: RunOptions,
-    plan: Plan,
-    registry: Registry,
-    folder: RunFolder,
-    run_id: str,
-    started: str,
-    clock: float,
-) -> RunOutcome:
-    benchmark = load_for(options, plan, registry)
-    architecture = benchmark.models["compromised"].architecture or _architecture_of(benchmark)
-    evaluated = load_clip(checkpoint, architecture=architecture)
-    check_finite(evaluated.model, f"checkpoint {checkpoint}")
-    sections = {
-        "method": None,
-        "config": options.to_config(None, None, plan.protocol),
-        **_described(benchmark, options, plan, registry, [], trained=False),
-    }
-    found = _evaluated(
-        evaluated, f"local:{checkpoint}", benchmark, options, plan, registry, sections
-    )
-    checkpoint_path = Path(str(checkpoint).removeprefix("local-dir:"))
-    found["evaluation"]["retain_isolation"] = _isolation_of(
-        evaluated, sections["models"], checkpoint_path, benchmark, plan
-    )
-    document = assemble(
-        base_document("evaluate", run_id, started),
-        **{**sections, **found},
-        finished_at=now(),
-        budget=None,
-        cost=_cost(clock, None, 0.0, time.perf_counter() - clock),
-    )
-    return RunOutcome(document, write_result(folder.result, document))
-
-
 def reference_records(
     options: RunOptions, registry: Registry | None = None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
@@ -209,12 +158,12 @@ def reference_records(
     registry = registry or load_plugins()
     plan = prepare(options, registry)
     benchmark = load_for(options, plan, registry)
-    evaluator = _evaluator(benchmark, options, plan, _reference_hashes(benchmark))
+    evaluator = make_evaluator(benchmark, options, plan, reference_hashes(benchmark))
     records = evaluator.reference_records()
     return records, evaluator.cache_counts()["reference_cache"]
 
 
-def _evaluator(
+def make_evaluator(
     benchmark: Benchmark, options: RunOptions, plan: Plan, hashes: dict[str, str]
 ) -> Evaluator:
     return Evaluator(
@@ -229,7 +178,7 @@ def _evaluator(
     )
 
 
-def _evaluated(
+def evaluated_sections(
     evaluated: LoadedModel,
     evaluated_id: str,
     benchmark: Benchmark,
@@ -237,11 +186,15 @@ def _evaluated(
     plan: Plan,
     registry: Registry,
     sections: dict[str, Any],
+    evaluator: Evaluator | None = None,
 ) -> dict[str, Any]:
-    """The sections an evaluation fills: models, evaluation, metrics, suite and diagnosis."""
-    models = {**sections["models"], "evaluated": _model_record(evaluated, evaluated_id)}
-    hashes = {role: models[role]["sha256"] for role in ("clean", "compromised")}
-    evaluator = _evaluator(benchmark, options, plan, hashes)
+    """The sections an evaluation fills: models, evaluation, metrics, suite and diagnosis;
+    ``evaluator`` is shared when several models are evaluated on one benchmark."""
+    models = {**sections["models"], "evaluated": model_record(evaluated, evaluated_id)}
+    if evaluator is None:
+        hashes = {role: models[role]["sha256"] for role in ("clean", "compromised")}
+        evaluator = make_evaluator(benchmark, options, plan, hashes)
+    before = evaluator.cache_counts().get("image_cache")
     references = evaluator.references()
     records = evaluator.evaluate(evaluated)
     metrics = {
@@ -255,14 +208,25 @@ def _evaluated(
     }
     return {
         "models": models,
-        "evaluation": {**plan.settings.to_json(), **evaluator.cache_counts()},
+        "evaluation": {**plan.settings.to_json(), **_counts(evaluator, before)},
         "metrics": metrics,
         "suite": plan.suite.declaration() if plan.suite else None,
         "diagnosis": diagnosis_of(plan, metrics),
     }
 
 
-def _described(
+def _counts(evaluator: Evaluator, images_before: dict[str, int] | None) -> dict[str, Any]:
+    """Cache counts for one model: the image cache's since ``images_before``; the reference
+    cache's are those of the one lookup that served every model of the evaluator."""
+    counts: dict[str, Any] = evaluator.cache_counts()
+    if images_before and "image_cache" in counts:
+        counts["image_cache"] = {
+            k: counts["image_cache"][k] - images_before[k] for k in ("hits", "misses")
+        }
+    return counts
+
+
+def described_sections(
     benchmark: Benchmark,
     options: RunOptions,
     plan: Plan,
@@ -272,7 +236,7 @@ def _described(
 ) -> dict[str, Any]:
     """The sections known before anything is evaluated."""
     records = [registry.plugin_of("metric", m.key) for m in plan.metrics] + extra_plugins
-    hashes = _reference_hashes(benchmark)
+    hashes = reference_hashes(benchmark)
     models: dict[str, Any] = {
         role: {
             "id": source.id,
@@ -296,7 +260,7 @@ def _described(
     }
 
 
-def _isolation_of(
+def isolation_of(
     evaluated: LoadedModel,
     models: dict[str, Any],
     checkpoint: Path,
@@ -331,52 +295,9 @@ def _write_failure(
         error=error_record(exc),
         finished_at=now(),
         budget=budget.to_json(),
-        cost=_cost(clock, budget, 0.0, 0.0),
+        cost=cost_section(clock, budget, 0.0, 0.0),
     )
     try:
         write_result(path, document)
     except HarnessError:
         logger.exception("could not record the failed run")
-
-
-def _cost(
-    clock: float, budget: Budget | None, method_s: float, evaluation_s: float
-) -> dict[str, Any]:
-    cost: dict[str, Any] = {
-        "wall_seconds": round(time.perf_counter() - clock, 3),
-        "method_seconds": round(method_s, 3),
-        "evaluation_seconds": round(evaluation_s, 3),
-        "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-    }
-    if budget is not None:
-        cost["optimizer_steps"] = budget.optimizer_steps
-        cost["samples_read"] = dict(sorted(budget.reads.items()))
-    if torch.cuda.is_available():
-        cost["peak_gpu_memory_bytes"] = int(torch.cuda.max_memory_allocated())
-    return cost
-
-
-def _architecture_of(benchmark: Benchmark) -> str | None:
-    path = benchmark.models["compromised"].path
-    return f"local-dir:{path}" if path.is_dir() else None
-
-
-def _reference_hashes(benchmark: Benchmark) -> dict[str, str]:
-    """The sha256 of each reference model's weights file, by role."""
-    hashes: dict[str, str] = {}
-    for role, source in benchmark.models.items():
-        path = source.path
-        if path.is_dir():
-            path = next(path / n for n in WEIGHTS_IN_DIR if (path / n).is_file())
-        hashes[role] = file_sha256(path)
-    return hashes
-
-
-def _model_record(loaded: LoadedModel, model_id: str) -> dict[str, Any]:
-    return {
-        "id": model_id,
-        "revision": None,
-        "path": str(loaded.weights_path),
-        "architecture": loaded.architecture,
-        "sha256": loaded.sha256,
-    }

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.evaluation.image_cache import AREA, ImageCache, PixelTransform, content_key
+from harness.run.checkpoints import evaluate_checkpoint
 from harness.run.models import load_clip
-from harness.run.pipeline import evaluate_checkpoint
 from harness.run.settings import RunOptions
 from harness.storage import cache_dir
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from harness.results.validation import validate_file
-from harness.run.pipeline import evaluate_checkpoint
+from harness.run.checkpoints import evaluate_checkpoint
 from harness.run.settings import RunOptions
 
 

@@ -13,7 +13,8 @@ import torch
 from harness import Method
 from harness.errors import NonFiniteModelError, ParameterError, UnknownNameError
 from harness.results.validation import validate_file
-from harness.run.pipeline import evaluate_checkpoint, run_method
+from harness.run.checkpoints import evaluate_checkpoint
+from harness.run.pipeline import run_method
 from harness.run.settings import RunOptions
 
 

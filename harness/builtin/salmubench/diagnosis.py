@@ -7,7 +7,8 @@
   Compromised-to-Clean gap;
 - shallow forgetting: RetFail closed the gap (at least ``min_gap_closed``), but the relearning
   (3.1) or the quantization (3.2) attack reopens more than ``shallow_restored`` of it: the
-  knowledge was hidden, not removed. Shown only when those opt-in metrics were computed.
+  knowledge was hidden, not removed. A finding only when one of those opt-in metrics was
+  selected.
 
 Plus the worst-case identities: the per-identity RetFail distribution and the identities that
 remain most retrievable. The rules and thresholds are recorded in every result.
@@ -127,7 +128,8 @@ def diagnose(metrics: Mapping[str, Any], given: Mapping[str, float]) -> dict[str
                 reason="RetFail or its normalised score is not available",
             )
         )
-    findings.append(_shallow(metrics, score, rules))
+    if any(key in metrics for key in ATTACKS):  # opt-in: no finding unless an attack ran
+        findings.append(_shallow(metrics, score, rules))
     return {
         "rules": rules,
         "findings": findings,

@@ -59,11 +59,12 @@ def test_rules_can_be_overridden_and_are_recorded() -> None:
     assert rules == {**DEFAULT_RULES, "shallow_restored": 0.2}
 
 
-def test_not_assessed_without_the_attacks() -> None:
+def test_not_assessed_when_an_attack_failed_and_absent_when_none_was_asked() -> None:
     for metrics in (
-        {"1.1": entry("RetFail", 0.97)},
         {"1.1": entry("RetFail", 0.97), "3.1": {"name": "Relearn", "status": "failed"}},
         {"3.1": entry("Relearn", 0.1)},
     ):
         finding = shallow(metrics)
         assert finding["shown"] is None and "--metrics robustness" in finding["reason"]
+    modes = [f["mode"] for f in diagnose({"1.1": entry("RetFail", 0.97)}, {})["findings"]]
+    assert "shallow_forgetting" not in modes and len(modes) == 3

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harness.builtin.salmubench.membership import likelihood_scores, rank_auc
-from harness.run.pipeline import evaluate_checkpoint
+from harness.run.checkpoints import evaluate_checkpoint
 from harness.run.settings import RunOptions
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from harness.builtin.salmubench.quantization import quantize, quantized_matrices
+from harness.run.checkpoints import evaluate_checkpoint
 from harness.run.models import load_clip, save_local_dir
-from harness.run.pipeline import evaluate_checkpoint
 from harness.run.settings import RunOptions
 
 

@@ -13,8 +13,8 @@ from harness import training
 from harness.benchmarks.local import load_local_benchmark
 from harness.builtin.salmubench.relearning import PUBLIC_FIELDS, identity_halves
 from harness.metric import SkipMetric
+from harness.run.checkpoints import evaluate_checkpoint
 from harness.run.models import load_clip, save_local_dir
-from harness.run.pipeline import evaluate_checkpoint
 from harness.run.settings import RunOptions
 
 
