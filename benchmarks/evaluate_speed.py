@@ -59,8 +59,10 @@ def perturbed_checkpoints(benchmark, folder: Path, count: int = 2) -> list[Path]
     return paths
 
 
-def official_style(benchmark_spec: str, checkpoint: str) -> None:
-    """One evaluation the official way: everything decoded and encoded again, references too."""
+def official_style(benchmark_spec: str, checkpoints: list[str]) -> None:
+    """Evaluations the official way, several models per process: the benchmark is loaded
+    once, then each checkpoint and the Clean and Compromised models are decoded and encoded
+    anew, every PNG through the model's transform."""
     import torch
 
     from harness.benchmarks import load_benchmark
@@ -76,12 +78,10 @@ def official_style(benchmark_spec: str, checkpoint: str) -> None:
     metrics = registry.select_metrics(None)
     settings = EvaluationSettings(protocol=registry.protocol())
     architecture = f"local-dir:{benchmark.models['compromised'].path}"
-    models = [
-        load_clip(checkpoint, architecture=architecture),
-        load_clip(benchmark.models["clean"].path),
-        load_clip(benchmark.models["compromised"].path),
-    ]
-    for loaded in models:
+    sources = [(c, architecture) for c in checkpoints]
+    sources += [(benchmark.models[r].path, None) for r in ("clean", "compromised")]
+    for source, arch in sources:
+        loaded = load_clip(source, architecture=arch)
         engine = EmbeddingEngine(
             loaded.model,
             loaded.tokenizer,
@@ -164,7 +164,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.official:
-        official_style(*args.official)
+        official_style(args.official[0], [args.official[1]])
         return
 
     from harness.builtin.mini.build import ensure_mini

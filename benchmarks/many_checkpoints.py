@@ -27,44 +27,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate_speed import OFFICIAL_BATCH, OFFICIAL_WORKERS, perturbed_checkpoints
+from evaluate_speed import official_style, perturbed_checkpoints
 from process_tree import measure
-
-
-def official_style(benchmark_spec: str, checkpoints: list[str]) -> None:
-    """The official way, several models per process: every model decoded and encoded anew."""
-    import torch
-
-    from harness.benchmarks import load_benchmark
-    from harness.evaluation.context import EvaluationContext
-    from harness.evaluation.embeddings import EmbeddingEngine
-    from harness.evaluation.runner import evaluate_metrics
-    from harness.evaluation.settings import EvaluationSettings
-    from harness.plugins import load_plugins
-    from harness.run.models import load_clip
-
-    benchmark = load_benchmark(benchmark_spec, {})
-    registry = load_plugins()
-    metrics = registry.select_metrics(None)
-    settings = EvaluationSettings(protocol=registry.protocol())
-    architecture = f"local-dir:{benchmark.models['compromised'].path}"
-    sources = [(c, architecture) for c in checkpoints]
-    sources += [(benchmark.models[r].path, None) for r in ("clean", "compromised")]
-    for source, arch in sources:
-        loaded = load_clip(source, architecture=arch)
-        engine = EmbeddingEngine(
-            loaded.model,
-            loaded.tokenizer,
-            loaded.preprocess_eval,
-            torch.device("cpu"),
-            batch_size=OFFICIAL_BATCH,
-            num_workers=OFFICIAL_WORKERS,
-            show_progress=False,
-        )
-        records = evaluate_metrics(EvaluationContext(benchmark, engine, settings), metrics)
-        failed = [k for k, r in records.items() if r["status"] == "failed"]
-        if failed:
-            raise SystemExit(f"official-style evaluation failed for {failed}")
 
 
 def main() -> None:

@@ -31,16 +31,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-METHODS = (
-    "finetune",
-    "neggrad",
-    "shuffled-captions",
-    "direct-sim-min",
-    "generic-captions",
-    "clip-erase",
-    "delete",
-    "vlunlearn",
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_baselines import METHODS
+
 SCORED = ("1.1", "2.1", "3.1", "3.2", "3.4")
 MEMBERSHIP = "3.3"
 MARKERS = ("<!-- robustness-table -->", "<!-- /robustness-table -->")
