@@ -59,10 +59,13 @@ def perturbed_checkpoints(benchmark, folder: Path, count: int = 2) -> list[Path]
     return paths
 
 
-def official_style(benchmark_spec: str, checkpoints: list[str]) -> None:
+def official_style(
+    benchmark_spec: str, checkpoints: list[str], options: dict[str, str] | None = None
+) -> list[dict]:
     """Evaluations the official way, several models per process: the benchmark is loaded
     once, then each checkpoint and the Clean and Compromised models are decoded and encoded
-    anew, every PNG through the model's transform."""
+    anew, every PNG through the model's transform. Returns each model's seconds and where
+    they went (decode = waiting for the DataLoader workers)."""
     import torch
 
     from harness.benchmarks import load_benchmark
@@ -70,17 +73,20 @@ def official_style(benchmark_spec: str, checkpoints: list[str]) -> None:
     from harness.evaluation.embeddings import EmbeddingEngine
     from harness.evaluation.runner import evaluate_metrics
     from harness.evaluation.settings import EvaluationSettings
+    from harness.evaluation.stages import StageClock
     from harness.plugins import load_plugins
     from harness.run.models import load_clip
 
-    benchmark = load_benchmark(benchmark_spec, {})
+    benchmark = load_benchmark(benchmark_spec, options or {})
     registry = load_plugins()
     metrics = registry.select_metrics(None)
     settings = EvaluationSettings(protocol=registry.protocol())
     architecture = f"local-dir:{benchmark.models['compromised'].path}"
     sources = [(c, architecture) for c in checkpoints]
     sources += [(benchmark.models[r].path, None) for r in ("clean", "compromised")]
+    timings = []
     for source, arch in sources:
+        started = time.perf_counter()
         loaded = load_clip(source, architecture=arch)
         engine = EmbeddingEngine(
             loaded.model,
@@ -90,11 +96,18 @@ def official_style(benchmark_spec: str, checkpoints: list[str]) -> None:
             batch_size=OFFICIAL_BATCH,
             num_workers=OFFICIAL_WORKERS,
             show_progress=False,
+            clock=StageClock(),
+            reuse_subsets=False,  # the official evaluator encodes forget_identity on its own
         )
         records = evaluate_metrics(EvaluationContext(benchmark, engine, settings), metrics)
         failed = [k for k, r in records.items() if r["status"] == "failed"]
         if failed:
             raise SystemExit(f"official-style evaluation failed for {failed}")
+        seconds = time.perf_counter() - started
+        stages = engine.clock.snapshot()
+        stages["metrics"] = seconds - sum(stages.values())
+        timings.append({"model": str(source), "seconds": seconds, "stages": stages})
+    return timings
 
 
 def encoding_throughput(benchmark, repeats: int = 3) -> dict[str, float]:

@@ -98,6 +98,9 @@ class Metric:
     default: for metrics that cost much more than reading embeddings."""
     cost: str = DEFAULT_COST
     """What computing the metric costs, in words (listed by ``salmu-harness metrics``)."""
+    reads_references: bool = False
+    """Whether ``compute`` reads the Clean or Compromised context (``ctx.reference``): their
+    models and embeddings are then kept for every evaluated model instead of released."""
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):

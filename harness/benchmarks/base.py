@@ -79,6 +79,11 @@ class Split:
     """The split's name."""
     dataset: datasets.Dataset
     """The rows (images are decoded lazily, on access)."""
+    parent: Split | None = field(default=None, repr=False)
+    """For a derived split: the split its rows were selected from (``forget`` for
+    ``forget_identity``)."""
+    parent_rows: list[int] | None = field(default=None, repr=False)
+    """For a derived split: the parent's row index of each row."""
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -105,7 +110,13 @@ class Split:
 
     @cached_property
     def sha256(self) -> str:
-        """A content hash over file_name, text, identity_id and the image bytes, in row order."""
+        """A content hash over file_name, text, identity_id and the image bytes, in row order
+        (remembered by the dataset's fingerprint, see ``harness.benchmarks.content_hash``)."""
+        from harness.benchmarks.content_hash import remembered_hash
+
+        return remembered_hash(getattr(self.dataset, "_fingerprint", None), self._content_hash)
+
+    def _content_hash(self) -> str:
         digest = hashlib.sha256()
         raw = self.dataset.cast_column("image", datasets.Image(decode=False))
         for batch in raw.iter(batch_size=512):

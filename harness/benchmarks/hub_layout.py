@@ -116,7 +116,7 @@ def derive_splits(stored: dict[str, Split], metadata: dict[str, Any]) -> dict[st
 
 
 def _select(split: Split, name: str, rows: list[int]) -> Split:
-    return Split(name, split.dataset.select(rows))
+    return Split(name, split.dataset.select(rows), parent=split, parent_rows=rows)
 
 
 class quiet_datasets:

@@ -12,9 +12,10 @@ import click
 AREAS = {
     "images": "preprocessed uint8 images per (benchmark, image content, transform)",
     "references": "Clean/Compromised metric results per (weights, splits, metric, settings)",
+    "hashes": "content hashes of splits per dataset fingerprint",
     "mini": "built SALMU-mini benchmarks (data and the trained model pair)",
 }
-CHEAP_TO_REBUILD = ("images", "references")
+CHEAP_TO_REBUILD = ("images", "references", "hashes")
 
 
 @click.group("cache")
@@ -74,7 +75,7 @@ def info(as_json: bool) -> None:
 @click.argument("areas", nargs=-1, type=click.Choice(list(AREAS)))
 @click.option("--all", "everything", is_flag=True, help="Every area, SALMU-mini builds included.")
 def clear(areas: tuple[str, ...], everything: bool) -> None:
-    """Delete cache AREAS (default: images and references, which rebuild on their own)."""
+    """Delete cache AREAS (default: images, references and hashes, which rebuild on their own)."""
     from harness.evaluation.image_cache import folder_bytes
     from harness.storage import cache_dir
 

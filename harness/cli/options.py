@@ -109,7 +109,7 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--workers",
             type=int,
             default=None,
-            help="Image-decoding workers (default: cores - 1, at most 8).",
+            help="Image-decoding workers (default: one per core, at most 8).",
         ),
         click.option(
             "--output",

@@ -20,13 +20,16 @@ from torch.utils.data import DataLoader, Dataset
 
 from harness.benchmarks.base import Split
 from harness.evaluation.image_cache import ImageCache, PixelTransform, content_key
+from harness.evaluation.stages import StageClock
+from harness.evaluation.tokens import TokenCache
 from harness.progress import progress_bar
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-#: images per DataLoader batch when filling the image cache (uint8, written in order)
-DECODE_BATCH = 256
 #: texts per text-encoder batch, always (the last batch is padded with empty texts)
 TEXT_BATCH = 256
+#: a derived split holding at least this share of its parent's rows is sliced from the
+#: parent's embeddings (a rule on the data alone, so values never depend on metric order)
+SUBSET_SHARE = 0.25
 logger = logging.getLogger("salmu_harness")
 
 
@@ -69,8 +72,9 @@ class _PixelRows(_ImageRows):
 
 
 def default_workers() -> int:
-    """DataLoader workers for image decoding: all cores but one, at most 8."""
-    return max(0, min(8, (os.cpu_count() or 1) - 1))
+    """DataLoader workers for image decoding: one per core, at most 8 (decoding PNGs costs
+    far more than encoding them, so the main process mostly waits for the workers)."""
+    return max(0, min(8, os.cpu_count() or 1))
 
 
 class EmbeddingEngine:
@@ -90,6 +94,9 @@ class EmbeddingEngine:
         image_cache: ImageCache | None = None,
         cache_scope: str = "",
         compile: bool = False,
+        tokens: TokenCache | None = None,
+        clock: StageClock | None = None,
+        reuse_subsets: bool = True,
     ) -> None:
         self.model = model.to(device).eval()
         if device.type == "cuda":  # faster patch-embedding convolutions on GPUs
@@ -109,6 +116,12 @@ class EmbeddingEngine:
         self.pixel_transform = PixelTransform.split(preprocess) if image_cache else None
         self._splits: dict[str, SplitEmbeddings] = {}
         self._texts: dict[str, torch.Tensor] = {}
+        self.tokens = tokens if tokens is not None else TokenCache()
+        """Token rows, shared with the engines of other models of the same evaluator."""
+        self.clock = clock if clock is not None else StageClock()
+        """Seconds per stage, shared with the engines of other models of the same evaluator."""
+        self.reuse_subsets = reuse_subsets
+        """Whether large derived splits are sliced from their parent's embeddings."""
 
     def with_model(self, model: torch.nn.Module, label: str) -> EmbeddingEngine:
         """An engine for another model with this one's settings, tokenizer, preprocessing and
@@ -126,6 +139,9 @@ class EmbeddingEngine:
             image_cache=self.image_cache,
             cache_scope=self.cache_scope,
             compile=self._encode_image is not None,
+            tokens=self.tokens,
+            clock=self.clock,
+            reuse_subsets=self.reuse_subsets,
         )
 
     @property
@@ -142,7 +158,27 @@ class EmbeddingEngine:
         return self._batch_size
 
     def split(self, split: Split) -> SplitEmbeddings:
-        """The split's embeddings, encoded on first use."""
+        """The split's embeddings, encoded on first use. A derived split that holds at least
+        ``SUBSET_SHARE`` of its parent's rows (forget_identity: half of forget) takes its
+        parent's embeddings of those rows instead of decoding and encoding them again."""
+        parent = split.parent if self.reuse_subsets else None
+        sliced = (
+            parent is not None
+            and bool(split.parent_rows)
+            and len(split) >= SUBSET_SHARE * len(parent)
+        )
+        if split.name not in self._splits and sliced:
+            assert parent is not None and split.parent_rows is not None
+            whole = self.split(parent)
+            rows = torch.as_tensor(split.parent_rows, dtype=torch.long)
+            self._splits[split.name] = SplitEmbeddings(
+                split=split.name,
+                image=whole.image[rows],
+                text=self.texts(split.texts, desc=f"{self.label}: {split.name} captions"),
+                identity_ids=split.identity_ids,
+                texts=split.texts,
+                file_names=split.file_names,
+            )
         if split.name not in self._splits:
             self._splits[split.name] = SplitEmbeddings(
                 split=split.name,
@@ -168,33 +204,33 @@ class EmbeddingEngine:
         """Normalised embeddings of every image of ``dataset``.
 
         With an image cache and the images' content hash, the decoded, resized and cropped
-        pixels are read from (or first written to) the cache instead of decoding every image.
+        pixels are read from the cache; on a miss they are decoded once, written to the cache
+        and encoded as they come, so the first model pays for decoding and nothing else.
         """
         if self.image_cache is None or self.pixel_transform is None or content_sha256 is None:
-            return self._encode(self._decoded(dataset, column, self.preprocess), None, desc)
+            loader = self._decoded(dataset, column, self.preprocess)
+            return self._encode(self.clock.timed(loader, "decode"), None, desc, len(loader))
         pixels = self.pixel_transform
         key = content_key(self.cache_scope, content_sha256, column, pixels.description)
-        try:
-            stored = self.image_cache.get_or_build(
-                key,
-                lambda: progress_bar(
-                    self._decoded(dataset, column, pixels.pixels, _PixelRows, DECODE_BATCH),
-                    desc=f"{desc} (decoding once for the image cache)",
-                    enabled=self.show_progress,
-                ),
-                {
-                    "scope": self.cache_scope,
-                    "images": desc.removeprefix(f"{self.label}: "),
-                    "content_sha256": content_sha256,
-                    "column": column,
-                    "transform": pixels.description,
-                },
+        size = self.batch_size
+        stored = self.image_cache.lookup(key)
+        if stored is not None:
+            batches: Iterable[torch.Tensor] = (
+                stored[i : i + size] for i in range(0, len(stored), size)
             )
-        except OSError as exc:  # a full disk or a read-only cache must not stop an evaluation
-            logger.warning("image cache unavailable (%s); decoding the images instead", exc)
-            return self._encode(self._decoded(dataset, column, self.preprocess), None, desc)
-        batches = (stored[i : i + self.batch_size] for i in range(0, len(stored), self.batch_size))
-        return self._encode(batches, pixels, desc, total=-(-len(stored) // self.batch_size))
+            return self._encode(batches, pixels, desc, total=-(-len(stored) // size))
+        loader = self._decoded(dataset, column, pixels.pixels, _PixelRows)
+        description = {
+            "scope": self.cache_scope,
+            "images": desc.removeprefix(f"{self.label}: "),
+            "content_sha256": content_sha256,
+            "column": column,
+            "transform": pixels.description,
+        }
+        batches = self.image_cache.filling(key, self.clock.timed(loader, "decode"), description)
+        return self._encode(
+            batches, pixels, f"{desc} (decoding once for the image cache)", total=len(loader)
+        )
 
     def _decoded(
         self,
@@ -202,11 +238,11 @@ class EmbeddingEngine:
         column: str,
         transform: Callable,
         rows: type[_ImageRows] = _ImageRows,
-        batch_size: int | None = None,
     ) -> DataLoader:
+        # batches of exactly batch_size: a cold and a warm cache encode identical batches
         return DataLoader(
             rows(dataset, transform, column),
-            batch_size=min(batch_size or self.batch_size, self.batch_size),
+            batch_size=self.batch_size,
             num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
@@ -223,11 +259,13 @@ class EmbeddingEngine:
         chunks = []  # kept on the device: one transfer at the end, no sync per batch
         with self._inference():
             for batch in progress_bar(batches, desc=desc, enabled=self.show_progress, total=total):
-                if cuda and not batch.is_pinned():
-                    batch = batch.pin_memory()
-                batch = batch.to(self.device, non_blocking=True)
-                chunks.append(self._encode_batch(batch, pixels))
-        return torch.cat(chunks).cpu() if chunks else torch.empty(0, 0)
+                with self.clock.timing("image_encode"):
+                    if cuda and not batch.is_pinned():
+                        batch = batch.pin_memory()
+                    batch = batch.to(self.device, non_blocking=True)
+                    chunks.append(self._encode_batch(batch, pixels))
+        with self.clock.timing("image_encode"):
+            return torch.cat(chunks).cpu() if chunks else torch.empty(0, 0)
 
     def _encode_batch(self, raw: torch.Tensor, pixels: PixelTransform | None) -> torch.Tensor:
         """One batch's normalised embeddings; on running out of GPU memory, in two halves."""
@@ -262,11 +300,13 @@ class EmbeddingEngine:
             for batch in progress_bar(
                 batches, desc=desc, enabled=self.show_progress and bool(todo)
             ):
-                padded = batch + [""] * (TEXT_BATCH - len(batch))
-                tokens = self.tokenizer(padded).to(self.device, non_blocking=True)
-                text = cast(Any, self.model).encode_text(tokens)[: len(batch)]
-                encoded = F.normalize(text.float(), dim=-1).cpu()
-                self._texts.update(zip(batch, encoded, strict=True))
+                with self.clock.timing("text_encode"):
+                    padded = batch + [""] * (TEXT_BATCH - len(batch))
+                    tokens = self.tokens.tokenize(self.tokenizer, padded)
+                    tokens = tokens.to(self.device, non_blocking=True)
+                    text = cast(Any, self.model).encode_text(tokens)[: len(batch)]
+                    encoded = F.normalize(text.float(), dim=-1).cpu()
+                    self._texts.update(zip(batch, encoded, strict=True))
         if not texts:
             return torch.empty(0, 0)
         return torch.stack([self._texts[t] for t in texts])

@@ -21,6 +21,8 @@ from harness.evaluation.image_cache import ImageCache
 from harness.evaluation.references import ReferenceCache, cache_key
 from harness.evaluation.runner import evaluate_metrics
 from harness.evaluation.settings import EvaluationSettings
+from harness.evaluation.stages import StageClock
+from harness.evaluation.tokens import TokenCache
 from harness.metric import Metric
 
 ROLES: tuple[Role, Role] = ("clean", "compromised")
@@ -75,6 +77,10 @@ class Evaluator:
         self._hashes = reference_hashes
         self._references: dict[str, dict[str, dict[str, Any]]] | None = None
         self._contexts: dict[str, EvaluationContext] = {}
+        self.tokens = TokenCache()
+        """Token rows shared by every model this evaluator encodes."""
+        self.clock = StageClock()
+        """Seconds per stage (decoding, image and text encoding) over every model so far."""
 
     def engine(self, loaded: EncodableModel, label: str) -> EmbeddingEngine:
         """An embedding engine for ``loaded`` on the shared image cache."""
@@ -92,6 +98,8 @@ class Evaluator:
             image_cache=self.images,
             cache_scope=f"{self.benchmark.name}@{self.benchmark.revision}",
             compile=options.compile,
+            tokens=self.tokens,
+            clock=self.clock,
         )
 
     def evaluate(self, loaded: EncodableModel, label: str = "evaluated") -> dict[str, Any]:
@@ -102,8 +110,9 @@ class Evaluator:
         return evaluate_metrics(context, self.metrics)
 
     def context(self, role: Role) -> EvaluationContext:
-        """The evaluation context of a reference model, loaded on first use and kept: its
-        embeddings serve every metric and every model this evaluator evaluates."""
+        """The evaluation context of a reference model, loaded on first use. It is kept (its
+        embeddings serve every metric and model) while a selected metric ``reads_references``;
+        otherwise it is released once the reference records are known."""
         if role not in self._contexts:
             engine = self.engine(self._load_reference(role), role)
             self._contexts[role] = EvaluationContext(
@@ -133,6 +142,9 @@ class Evaluator:
                     self.reference_keys(role), compute
                 )
             self._references = found
+            if not any(m.reads_references for m in self.metrics):
+                # the records are all later models need: free the models and embeddings
+                self._contexts.clear()
         return self._references
 
     def reference_records(self) -> dict[str, dict[str, Any]]:

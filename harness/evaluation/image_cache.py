@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from torchvision.transforms import functional as TF
 from harness.storage import cache_dir, write_json_atomic
 
 AREA = "images"
+logger = logging.getLogger("salmu_harness")
 FORMAT_VERSION = "1"
 
 
@@ -99,34 +101,61 @@ class ImageCache:
         )
         return flat.view(shape)
 
+    def lookup(self, key: str) -> torch.Tensor | None:
+        """The cached tensor (counted as a hit), or None."""
+        found = self.load(key)
+        if found is not None:
+            self.hits += 1
+        return found
+
+    def filling(
+        self, key: str, batches: Iterable[torch.Tensor], description: dict[str, Any]
+    ) -> Iterator[torch.Tensor]:
+        """Yield each uint8 ``[n, 3, H, W]`` batch of ``batches`` while writing it to the entry
+        ``key``, so the first model encodes the images as they are decoded. The entry appears
+        only once every batch was written; a consumer that stops early leaves none. A write
+        that fails (full disk, read-only cache) is logged and the batches keep coming."""
+        self.misses += 1
+        writer: _EntryWriter | None = None
+        try:
+            writer = _EntryWriter(self.root, key)
+        except OSError as exc:
+            logger.warning("image cache unavailable (%s); images are not cached", exc)
+        completed = False
+        try:
+            for batch in batches:
+                if writer is not None:
+                    try:
+                        writer.write(batch)
+                    except OSError as exc:
+                        logger.warning("image cache write failed (%s); not caching", exc)
+                        writer.discard()
+                        writer = None
+                yield batch
+            completed = True
+        finally:
+            if writer is not None:
+                if completed:
+                    try:
+                        writer.commit(description)
+                    except OSError as exc:
+                        logger.warning("image cache write failed (%s); not caching", exc)
+                        writer.discard()
+                else:
+                    writer.discard()
+
     def get_or_build(
         self, key: str, batches: Callable[[], Iterable[torch.Tensor]], description: dict[str, Any]
     ) -> torch.Tensor:
         """The cached tensor, building it from ``batches()`` (uint8 ``[n, 3, H, W]``) if absent."""
-        found = self.load(key)
+        found = self.lookup(key)
         if found is not None:
-            self.hits += 1
             return found
-        self.misses += 1
-        meta_path, data_path = self._paths(key)
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.root)
-        rows, shape = 0, None
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                for batch in batches():
-                    shape = tuple(batch.shape[1:])
-                    rows += batch.shape[0]
-                    stream.write(batch.contiguous().numpy().tobytes())
-            os.replace(temporary, data_path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        write_json_atomic(
-            meta_path, {"shape": [rows, *(shape or (3, 0, 0))], "dtype": "uint8", **description}
-        )
+        for _ in self.filling(key, batches(), description):
+            pass
         loaded = self.load(key)
-        assert loaded is not None, "a just-written cache entry must load"
+        if loaded is None:
+            raise OSError(f"the image cache entry {key} could not be written under {self.root}")
         return loaded
 
     def entries(self) -> list[dict[str, Any]]:
@@ -149,7 +178,38 @@ class ImageCache:
         return freed
 
     def _paths(self, key: str) -> tuple[Path, Path]:
-        return self.root / f"{key}.json", self.root / f"{key}.u8"
+        return _paths(self.root, key)
+
+
+def _paths(root: Path, key: str) -> tuple[Path, Path]:
+    return root / f"{key}.json", root / f"{key}.u8"
+
+
+class _EntryWriter:
+    """One entry being written: a temp file renamed into place, then its JSON description."""
+
+    def __init__(self, root: Path, key: str) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.meta_path, self.data_path = _paths(root, key)
+        handle, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=root)
+        self.temporary = Path(temporary)
+        self.stream = os.fdopen(handle, "wb")
+        self.rows, self.shape = 0, None
+
+    def write(self, batch: torch.Tensor) -> None:
+        self.shape = tuple(batch.shape[1:])
+        self.rows += batch.shape[0]
+        self.stream.write(batch.contiguous().numpy().tobytes())
+
+    def commit(self, description: dict[str, Any]) -> None:
+        self.stream.close()
+        os.replace(self.temporary, self.data_path)
+        shape = [self.rows, *(self.shape or (3, 0, 0))]
+        write_json_atomic(self.meta_path, {"shape": shape, "dtype": "uint8", **description})
+
+    def discard(self) -> None:
+        self.stream.close()
+        self.temporary.unlink(missing_ok=True)
 
 
 def folder_bytes(folder: Path) -> int:

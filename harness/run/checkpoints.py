@@ -117,7 +117,8 @@ def _evaluate(
 ) -> RunOutcome:
     clock = time.perf_counter()
     benchmark, plan, sections = session.benchmark, session.plan, session.sections
-    architecture = benchmark.models["compromised"].architecture or architecture_of(benchmark)
+    # a local Compromised folder carries its own config: bare state dicts are read with it
+    architecture = architecture_of(benchmark) or benchmark.models["compromised"].architecture
     evaluated = load_clip(checkpoint, architecture=architecture)
     check_finite(evaluated.model, f"checkpoint {checkpoint}")
     found = evaluated_sections(
@@ -130,6 +131,7 @@ def _evaluate(
         sections,
         session.evaluator,
     )
+    stages = found.pop("stages")
     checkpoint_path = Path(str(checkpoint).removeprefix("local-dir:"))
     found["evaluation"]["retain_isolation"] = isolation_of(
         evaluated, sections["models"], checkpoint_path, benchmark, plan
@@ -139,7 +141,7 @@ def _evaluate(
         **{**sections, **found},
         finished_at=now(),
         budget=None,
-        cost=cost_section(clock, None, 0.0, time.perf_counter() - clock),
+        cost={**cost_section(clock, None, 0.0, time.perf_counter() - clock), "stages": stages},
     )
     return RunOutcome(document, write_result(folder.result, document))
 

@@ -134,6 +134,7 @@ def _run(
         cost = cost_section(
             clock, budget, unlearned.seconds, time.perf_counter() - evaluation_clock
         )
+        cost["stages"] = found.pop("stages")
     except Exception as exc:
         _write_failure(folder.result, run_id, started, sections, exc, clock, budget)
         raise
@@ -195,7 +196,9 @@ def evaluated_sections(
         hashes = {role: models[role]["sha256"] for role in ("clean", "compromised")}
         evaluator = make_evaluator(benchmark, options, plan, hashes)
     before = evaluator.cache_counts().get("image_cache")
+    clock, stages = time.perf_counter(), evaluator.clock.snapshot()
     references = evaluator.references()
+    references_seconds = time.perf_counter() - clock
     records = evaluator.evaluate(evaluated)
     metrics = {
         m.key: metric_entry(
@@ -212,6 +215,24 @@ def evaluated_sections(
         "metrics": metrics,
         "suite": plan.suite.declaration() if plan.suite else None,
         "diagnosis": diagnosis_of(plan, metrics),
+        "stages": stage_seconds(
+            evaluator.clock.since(stages), references_seconds, time.perf_counter() - clock
+        ),
+    }
+
+
+def stage_seconds(
+    encoding: dict[str, float], references_seconds: float, total_seconds: float
+) -> dict[str, float]:
+    """``cost.stages``: where one evaluation's time went. ``references`` is the time spent
+    getting the Clean and Compromised records (encoding them on a reference-cache miss);
+    decode, image_encode and text_encode cover every model encoded, references included;
+    ``metrics`` is the rest of the evaluation."""
+    metrics = total_seconds - sum(encoding.values())
+    return {
+        **{f"{stage}_seconds": round(seconds, 3) for stage, seconds in encoding.items()},
+        "references_seconds": round(references_seconds, 3),
+        "metrics_seconds": round(max(0.0, metrics), 3),
     }
 
 

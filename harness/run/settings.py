@@ -67,7 +67,7 @@ class RunOptions:
     batch_size: int | None = None
     """Evaluation batch size; ``None``: 256 on a CPU, the largest that fits on a GPU."""
     num_workers: int | None = None
-    """DataLoader workers for image decoding; ``None``: all cores but one, at most 8."""
+    """DataLoader workers for image decoding; ``None``: one per core, at most 8."""
     compile: bool = False
     """``torch.compile`` the model for training and evaluation (``--compile``)."""
     image_cache: bool = True

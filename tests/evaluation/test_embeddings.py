@@ -61,3 +61,29 @@ def test_split_embeddings_equal_direct_encoding_of_the_same_rows(
     torch.testing.assert_close(
         embeddings.pair_similarities(), (image * text).sum(dim=1), atol=1e-5, rtol=1e-4
     )
+
+
+def test_a_cold_cache_encodes_while_decoding_and_equals_a_warm_read(
+    mini_benchmark, compromised, tmp_path
+) -> None:
+    split = mini_benchmark.split("fragile_set")
+
+    def engine() -> EmbeddingEngine:
+        return EmbeddingEngine(
+            compromised.model,
+            compromised.tokenizer,
+            compromised.preprocess_eval,
+            torch.device("cpu"),
+            batch_size=16,
+            num_workers=0,
+            show_progress=False,
+            image_cache=ImageCache(tmp_path),
+        )
+
+    cold, warm = engine(), engine()
+    first = cold.images(split.dataset, content_sha256=split.sha256)
+    assert cold.image_cache.misses == 1 and cold.clock.seconds["decode"] > 0
+    second = warm.images(split.dataset, content_sha256=split.sha256)
+    assert warm.image_cache.hits == 1 and warm.clock.seconds["decode"] == 0.0
+    assert torch.equal(first, second)  # bit for bit: the same batches, the same operations
+    assert warm.clock.seconds["image_encode"] > 0

@@ -154,3 +154,26 @@ def test_compiled_image_encoding_matches_eager(compromised, mini_benchmark) -> N
         outputs.append(engine.images(images))
     assert outputs[0].shape == (8, outputs[0].shape[1])
     assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+def test_filling_yields_every_batch_and_commits_only_when_complete(tmp_path: Path) -> None:
+    cache = ImageCache(tmp_path)
+    chunks, expected = _batches()
+    stream = cache.filling("k", iter(chunks), {"scope": "s"})
+    first = next(stream)
+    assert torch.equal(first, chunks[0]) and cache.load("k") is None  # not yet an entry
+    stream.close()  # the consumer stopped early (an exception, Ctrl-C)
+    assert cache.load("k") is None and not list(tmp_path.glob(".*.tmp"))
+    passed = list(cache.filling("k", iter(chunks), {"scope": "s"}))
+    assert all(torch.equal(a, b) for a, b in zip(passed, chunks, strict=True))
+    assert torch.equal(cache.lookup("k"), expected)
+    assert (cache.hits, cache.misses) == (1, 2)
+
+
+def test_a_cache_that_cannot_be_written_still_yields_every_batch(tmp_path: Path, caplog) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the cache root is a file: nothing can be written under it
+    chunks, _ = _batches()
+    passed = list(ImageCache(blocked).filling("k", iter(chunks), {}))
+    assert len(passed) == len(chunks)
+    assert "image cache unavailable" in caplog.text

@@ -48,6 +48,16 @@ def test_many_checkpoints_give_the_numbers_of_one_evaluation_each(
             assert outcome.document["metrics"][key]["value"] == metric["value"], key
             assert outcome.document["metrics"][key]["ci"] == metric["ci"], key
         assert outcome.document["diagnosis"] == alone.document["diagnosis"]
+    # where the time went: only image-cache misses decode; the later checkpoint only encodes
+    stages = [outcomes[i].document["cost"]["stages"] for i in (0, 2)]
+    misses = outcomes[0].document["evaluation"]["image_cache"]["misses"]
+    assert (stages[0]["decode_seconds"] > 0) == (misses > 0)
+    assert stages[1]["decode_seconds"] == 0
+    for stage, outcome in zip(stages, outcomes[::2], strict=True):
+        assert stage["image_encode_seconds"] > 0 and stage["text_encode_seconds"] > 0
+        assert sum(stage.values()) - stage["references_seconds"] <= (
+            outcome.document["cost"]["evaluation_seconds"] + 0.01
+        )
     first, last = outcomes[0].document["evaluation"], outcomes[2].document["evaluation"]
     # the references were looked up once, for every checkpoint
     assert first["reference_cache"] == last["reference_cache"] == {"hits": 20, "misses": 0}
@@ -96,3 +106,28 @@ def test_the_cli_reports_each_failure_and_exits_1(
         main, ["evaluate", str(corrupt), "--benchmark", str(mini_root), "--output", str(out)]
     )
     assert alone.exit_code == 2 and "corrupt or truncated" in alone.output
+
+
+def test_a_bare_state_dict_is_read_with_the_local_compromised_folders_config(
+    mini_root: Path, tmp_path: Path
+) -> None:
+    """salmubench names ViT-B-16 as its architecture; a local Compromised folder of another
+    architecture carries its own config, and bare weights files are read with that."""
+    folder = mini_root / "models" / "compromised"
+    outcome = evaluate_checkpoint(
+        folder / "open_clip_model.safetensors",
+        RunOptions(
+            benchmark="salmubench",
+            benchmark_options={
+                "dataset": str(mini_root / "dataset"),
+                "compromised": f"local-dir:{folder}",
+                "clean": f"local-dir:{mini_root / 'models' / 'clean'}",
+            },
+            metrics=["2.2"],
+            output_dir=tmp_path,
+            show_progress=False,
+            num_workers=0,
+        ),
+    )
+    metric = outcome.document["metrics"]["2.2"]
+    assert metric["value"] == metric["references"]["compromised"]["value"]

@@ -62,6 +62,7 @@ ROBUSTNESS_METRICS = (
         (0.0, 1.0),
         opt_in=True,
         cost="encodes forget and holdout_identity for Clean and Compromised once per process",
+        reads_references=True,
     ),
     Metric(
         RELEARN_ATTRIBUTES,
