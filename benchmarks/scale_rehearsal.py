@@ -293,7 +293,7 @@ def report(figures: dict, scaled: list[dict]) -> str:
     if "single" in figures:
         lines.append("metric values, one evaluate vs the many-checkpoint path: identical")
     if scaled:
-        lines += ["", slope_report(scaled)]
+        lines += ["", slope_report([*scaled, figures])]
     return "\n".join(lines)
 
 
@@ -331,6 +331,9 @@ def main() -> None:
         action="store_true",
         help="measure only the harness's peak memory at --slope fractions (include 1 there)",
     )
+    parser.add_argument(
+        "--from-json", type=Path, help="print (and --docs) the report of an earlier --json file"
+    )
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--official", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -354,13 +357,17 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps({"slope": runs}, indent=2))
         return
-    figures = rehearse(args.fraction, args.checkpoints, official=True, single=True)
-    if args.json:
-        args.json.write_text(json.dumps({"main": figures, "slope": []}, indent=2))
-    scaled = [rehearse(f, 2, official=False, single=False) for f in fractions]
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        figures, scaled = saved["main"], saved["slope"]
+    else:
+        figures = rehearse(args.fraction, args.checkpoints, official=True, single=True)
+        if args.json:
+            args.json.write_text(json.dumps({"main": figures, "slope": []}, indent=2))
+        scaled = [rehearse(f, 2, official=False, single=False) for f in fractions]
     text = report(figures, scaled)
     print(text)
-    if args.json:
+    if args.json and not args.from_json:
         args.json.write_text(json.dumps({"main": figures, "slope": scaled}, indent=2))
     if args.docs:
         page = args.docs.read_text()
