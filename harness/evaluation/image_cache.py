@@ -194,7 +194,8 @@ class _EntryWriter:
         handle, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=root)
         self.temporary = Path(temporary)
         self.stream = os.fdopen(handle, "wb")
-        self.rows, self.shape = 0, None
+        self.rows = 0
+        self.shape: tuple[int, ...] | None = None
 
     def write(self, batch: torch.Tensor) -> None:
         self.shape = tuple(batch.shape[1:])
