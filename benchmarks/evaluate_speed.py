@@ -38,25 +38,30 @@ OFFICIAL_BATCH, OFFICIAL_WORKERS = 256, 4
 
 def perturbed_checkpoints(benchmark, folder: Path, count: int = 2) -> list[Path]:
     """``count`` checkpoints near the Compromised model (seeded noise), as safetensors."""
-    import torch
-    from safetensors.torch import save_file
-
     from harness.run.models import load_clip
 
     model = load_clip(benchmark.models["compromised"].path).model
     paths = []
     for seed in range(1, count + 1):
-        generator = torch.Generator().manual_seed(seed)
-        state = {
-            name: (t + 1e-3 * t.std() * torch.randn(t.shape, generator=generator))
-            if t.is_floating_point() and t.numel() > 1
-            else t.clone()
-            for name, t in model.state_dict().items()
-        }
         path = folder / f"checkpoint-{seed}.safetensors"
-        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+        save_perturbed(model.state_dict(), seed, path)
         paths.append(path)
     return paths
+
+
+def save_perturbed(state: dict, seed: int, path: Path) -> None:
+    """``state`` with seeded noise (1e-3 of each tensor's std) as a safetensors file."""
+    import torch
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(seed)
+    changed = {
+        name: (t + 1e-3 * t.std() * torch.randn(t.shape, generator=generator))
+        if t.is_floating_point() and t.numel() > 1
+        else t.clone()
+        for name, t in state.items()
+    }
+    save_file({k: v.contiguous() for k, v in changed.items()}, str(path))
 
 
 def official_style(

@@ -38,7 +38,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate_speed import official_style
+from evaluate_speed import official_style, save_perturbed
 from process_tree import Measured, measure
 from rehearsal_data import ensure_rehearsal
 
@@ -56,29 +56,16 @@ def benchmark_options(folder: Path) -> dict[str, str]:
 
 def perturbed_folders(folder: Path, work: Path, count: int) -> list[Path]:
     """``count`` checkpoints near the Compromised model (seeded noise), as local-dir folders."""
-    import torch
-    from safetensors.torch import save_file
-
     from harness.run.models import load_clip
 
     compromised = folder / "models" / "compromised"
     state = load_clip(compromised).model.state_dict()
     paths = []
     for seed in range(1, count + 1):
-        generator = torch.Generator().manual_seed(seed)
-        changed = {
-            name: (t + 1e-3 * t.std() * torch.randn(t.shape, generator=generator))
-            if t.is_floating_point() and t.numel() > 1
-            else t.clone()
-            for name, t in state.items()
-        }
         target = work / f"checkpoint-{seed}"
         target.mkdir()
         shutil.copy(compromised / "open_clip_config.json", target)
-        save_file(
-            {k: v.contiguous() for k, v in changed.items()},
-            str(target / "open_clip_model.safetensors"),
-        )
+        save_perturbed(state, seed, target / "open_clip_model.safetensors")
         paths.append(target)
     return paths
 
