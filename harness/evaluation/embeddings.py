@@ -27,6 +27,9 @@ from harness.progress import progress_bar
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 #: texts per text-encoder batch, always (the last batch is padded with empty texts)
 TEXT_BATCH = 256
+#: images per DataLoader batch when decoding into the image cache: bounded host memory for
+#: workers' prefetched batches, however large the (GPU) encoding batch
+DECODE_BATCH = 256
 #: a derived split holding at least this share of its parent's rows is sliced from the
 #: parent's embeddings (a rule on the data alone, so values never depend on metric order)
 SUBSET_SHARE = 0.25
@@ -69,6 +72,22 @@ class _ImageRows(Dataset):
 class _PixelRows(_ImageRows):
     def __getitem__(self, index: int) -> torch.Tensor:
         return self.transform(self.dataset[index][self.column])
+
+
+def rebatched(batches: Iterable[torch.Tensor], size: int) -> Iterator[torch.Tensor]:
+    """The rows of ``batches`` in batches of exactly ``size`` (the last may be smaller): the
+    batches a warm image cache gives, so cold and warm evaluations encode identical batches."""
+    pending: list[torch.Tensor] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += len(batch)
+        while held >= size:
+            joined = torch.cat(pending) if len(pending) > 1 else pending[0]
+            yield joined[:size]
+            pending, held = ([joined[size:]] if held > size else []), held - size
+    if held:
+        yield torch.cat(pending) if len(pending) > 1 else pending[0]
 
 
 def default_workers() -> int:
@@ -219,7 +238,7 @@ class EmbeddingEngine:
                 stored[i : i + size] for i in range(0, len(stored), size)
             )
             return self._encode(batches, pixels, desc, total=-(-len(stored) // size))
-        loader = self._decoded(dataset, column, pixels.pixels, _PixelRows)
+        loader = self._decoded(dataset, column, pixels.pixels, _PixelRows, DECODE_BATCH)
         description = {
             "scope": self.cache_scope,
             "images": desc.removeprefix(f"{self.label}: "),
@@ -229,7 +248,10 @@ class EmbeddingEngine:
         }
         batches = self.image_cache.filling(key, self.clock.timed(loader, "decode"), description)
         return self._encode(
-            batches, pixels, f"{desc} (decoding once for the image cache)", total=len(loader)
+            rebatched(batches, size),
+            pixels,
+            f"{desc} (decoding once for the image cache)",
+            total=-(-len(dataset) // size),
         )
 
     def _decoded(
@@ -238,11 +260,11 @@ class EmbeddingEngine:
         column: str,
         transform: Callable,
         rows: type[_ImageRows] = _ImageRows,
+        batch_size: int | None = None,
     ) -> DataLoader:
-        # batches of exactly batch_size: a cold and a warm cache encode identical batches
         return DataLoader(
             rows(dataset, transform, column),
-            batch_size=self.batch_size,
+            batch_size=min(batch_size or self.batch_size, self.batch_size),
             num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,

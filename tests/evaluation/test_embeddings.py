@@ -87,3 +87,15 @@ def test_a_cold_cache_encodes_while_decoding_and_equals_a_warm_read(
     assert warm.image_cache.hits == 1 and warm.clock.seconds["decode"] == 0.0
     assert torch.equal(first, second)  # bit for bit: the same batches, the same operations
     assert warm.clock.seconds["image_encode"] > 0
+
+
+@pytest.mark.parametrize(("decoded", "size"), [(3, 8), (8, 3), (5, 5), (256, 1000)])
+def test_decoded_batches_are_regrouped_into_exactly_the_encoding_batches(
+    decoded: int, size: int
+) -> None:
+    from harness.evaluation.embeddings import rebatched
+
+    rows = torch.arange(23)
+    out = list(rebatched((rows[i : i + decoded] for i in range(0, 23, decoded)), size))
+    assert [len(b) for b in out] == [len(rows[i : i + size]) for i in range(0, 23, size)]
+    assert torch.equal(torch.cat(out), rows)
