@@ -103,6 +103,7 @@ def official_style(
             show_progress=False,
             clock=StageClock(),
             reuse_subsets=False,  # the official evaluator encodes forget_identity on its own
+            shorten_texts=False,  # and every text at full context length
         )
         records = evaluate_metrics(EvaluationContext(benchmark, engine, settings), metrics)
         failed = [k for k, r in records.items() if r["status"] == "failed"]

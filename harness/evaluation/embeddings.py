@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from harness.benchmarks.base import Split
 from harness.evaluation.image_cache import ImageCache, PixelTransform, content_key
+from harness.evaluation.short_text import ShortTextEncoder, text_lengths
 from harness.evaluation.stages import StageClock
 from harness.evaluation.tokens import TokenCache
 from harness.progress import progress_bar
@@ -116,6 +117,7 @@ class EmbeddingEngine:
         tokens: TokenCache | None = None,
         clock: StageClock | None = None,
         reuse_subsets: bool = True,
+        shorten_texts: bool = True,
     ) -> None:
         self.model = model.to(device).eval()
         if device.type == "cuda":  # faster patch-embedding convolutions on GPUs
@@ -141,6 +143,9 @@ class EmbeddingEngine:
         """Seconds per stage, shared with the engines of other models of the same evaluator."""
         self.reuse_subsets = reuse_subsets
         """Whether large derived splits are sliced from their parent's embeddings."""
+        self.shorten_texts = shorten_texts
+        """Whether texts are encoded without their padding where the tower allows it."""
+        self._text_encoder = ShortTextEncoder(self.model) if shorten_texts else None
 
     def with_model(self, model: torch.nn.Module, label: str) -> EmbeddingEngine:
         """An engine for another model with this one's settings, tokenizer, preprocessing and
@@ -161,6 +166,7 @@ class EmbeddingEngine:
             tokens=self.tokens,
             clock=self.clock,
             reuse_subsets=self.reuse_subsets,
+            shorten_texts=self.shorten_texts,
         )
 
     @property
@@ -311,27 +317,50 @@ class EmbeddingEngine:
     def texts(self, texts: Sequence[str], desc: str = "texts") -> torch.Tensor:
         """Normalised embeddings of ``texts``; each distinct text is encoded once per engine.
 
-        Texts are encoded in batches of exactly ``TEXT_BATCH`` (the last one padded), so a
-        text's embedding never depends on which other texts shared its batch: a matrix product
-        of another shape may round differently, and which texts are still to encode depends on
-        what the engine encoded before.
+        Texts are encoded in batches of exactly ``TEXT_BATCH`` (the last one padded) of texts of
+        one shortened length (``short_text``), so a text's embedding never depends on which
+        other texts shared its batch: a matrix product of another shape may round differently,
+        and which texts are still to encode depends on what the engine encoded before.
         """
         todo = list(dict.fromkeys(t for t in texts if t not in self._texts))
-        batches = [todo[i : i + TEXT_BATCH] for i in range(0, len(todo), TEXT_BATCH)]
+        batches = self._text_batches(todo)
         with self._inference():
-            for batch in progress_bar(
+            for batch, tokens, length in progress_bar(
                 batches, desc=desc, enabled=self.show_progress and bool(todo)
             ):
                 with self.clock.timing("text_encode"):
-                    padded = batch + [""] * (TEXT_BATCH - len(batch))
-                    tokens = self.tokens.tokenize(self.tokenizer, padded)
                     tokens = tokens.to(self.device, non_blocking=True)
-                    text = cast(Any, self.model).encode_text(tokens)[: len(batch)]
+                    text = self._encode_tokens(tokens, length)[: len(batch)]
                     encoded = F.normalize(text.float(), dim=-1).cpu()
                     self._texts.update(zip(batch, encoded, strict=True))
         if not texts:
             return torch.empty(0, 0)
         return torch.stack([self._texts[t] for t in texts])
+
+    def _text_batches(self, todo: list[str]) -> list[tuple[list[str], torch.Tensor, int]]:
+        """``todo`` as (texts, padded token rows, shortened length) batches."""
+        if not todo:
+            return []
+        with self.clock.timing("text_encode"):
+            rows = self.tokens.tokenize(self.tokenizer, todo)
+            blank = self.tokens.tokenize(self.tokenizer, [""])
+        shortens = self._text_encoder is not None and self._text_encoder.shortens
+        lengths = text_lengths(rows) if shortens else [rows.shape[1]] * len(todo)
+        by_length: dict[int, list[int]] = {}
+        for index, length in enumerate(lengths):
+            by_length.setdefault(length, []).append(index)
+        batches = []
+        for length, members in sorted(by_length.items()):
+            for start in range(0, len(members), TEXT_BATCH):
+                chosen = members[start : start + TEXT_BATCH]
+                tokens = torch.cat([rows[chosen], blank.expand(TEXT_BATCH - len(chosen), -1)])
+                batches.append(([todo[i] for i in chosen], tokens, length))
+        return batches
+
+    def _encode_tokens(self, tokens: torch.Tensor, length: int) -> torch.Tensor:
+        if self._text_encoder is None:
+            return cast(Any, self.model).encode_text(tokens)
+        return self._text_encoder.encode(tokens, length)
 
     @contextlib.contextmanager
     def _inference(self) -> Iterator[None]:

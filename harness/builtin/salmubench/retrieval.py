@@ -40,22 +40,44 @@ def gallery_ranks(
     """
     weight = TIE_WEIGHTS[ties]
     ranks = np.empty(len(image), dtype=np.float64)
-    codes = None
-    if true_codes is not None and distractor_codes is not None:
-        codes = torch.from_numpy(np.asarray(distractor_codes))[None, :]
+    rows, cols = (
+        same_text_pairs(np.asarray(true_codes), np.asarray(distractor_codes))
+        if true_codes is not None and distractor_codes is not None
+        else (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    )
     for start in range(0, len(image), chunk):
         stop = start + chunk
         imgs = image[start:stop]
         true = (imgs * true_text[start:stop]).sum(dim=1, keepdim=True)
         scores = imgs @ distractors.T
-        greater = scores > true
-        equal = scores == true
-        if codes is not None and true_codes is not None:
-            same = torch.from_numpy(np.asarray(true_codes[start:stop]))[:, None] == codes
-            greater &= ~same
-            equal = (equal | same) if identical == "keep" else (equal & ~same)
-        ranks[start:stop] = (1 + greater.sum(1) + weight * equal.sum(1)).numpy()
+        greater = (scores > true).sum(1)
+        equal = (scores == true).sum(1) if weight else torch.zeros_like(greater)
+        # distractors with row i's own text: never above it; a tie ("keep") or absent
+        lo, hi = np.searchsorted(rows, [start, stop])
+        if hi > lo:
+            local = torch.from_numpy(rows[lo:hi] - start)
+            paired = scores[local, torch.from_numpy(cols[lo:hi])]
+            greater.index_add_(0, local, -(paired > true[local, 0]).long())
+            if weight:
+                tied = (paired == true[local, 0]).long()
+                change = (1 - tied) if identical == "keep" else -tied
+                equal.index_add_(0, local, change)
+        ranks[start:stop] = (1 + greater + weight * equal).numpy()
     return ranks
+
+
+def same_text_pairs(
+    true_codes: np.ndarray, distractor_codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (row, distractor) whose text codes are equal, sorted by row."""
+    order = np.argsort(distractor_codes, kind="stable")
+    sorted_codes = distractor_codes[order]
+    lo = np.searchsorted(sorted_codes, true_codes, side="left")
+    hi = np.searchsorted(sorted_codes, true_codes, side="right")
+    counts = hi - lo
+    rows = np.repeat(np.arange(len(true_codes)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, order[np.repeat(lo, counts) + offsets]
 
 
 def reciprocal_rank_and_hit(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

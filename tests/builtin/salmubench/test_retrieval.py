@@ -77,3 +77,39 @@ def test_random_embeddings_give_chance_level_mrr(ties: str) -> None:
     rr, _ = reciprocal_rank_and_hit(ranks)
     expected = np.mean(1 / np.arange(1, 101))  # uniform rank over 100 places
     assert abs(rr.mean() - expected) < 0.02
+
+
+@pytest.mark.parametrize("ties", ["strict", "half", "pessimistic"])
+@pytest.mark.parametrize("identical", ["keep", "exclude"])
+def test_ranks_equal_a_row_by_row_count_with_repeated_texts(ties: str, identical: str) -> None:
+    generator = torch.Generator().manual_seed(3)
+    image = torch.nn.functional.normalize(torch.randn(50, 8, generator=generator), dim=1)
+    text = torch.nn.functional.normalize(torch.randn(50, 8, generator=generator), dim=1)
+    true_codes = torch.randint(0, 12, (50,), generator=generator).numpy()
+    distractor_rows = torch.randint(0, 50, (30,), generator=generator).numpy()
+    distractors = text[distractor_rows].clone()
+    distractors[::3] = 2 * image[:10:1][: len(distractors[::3])]  # some score above every row
+    distractor_codes = np.where(np.arange(30) % 3 == 0, 100, true_codes[distractor_rows])
+    ranks = gallery_ranks(
+        image,
+        text,
+        distractors,
+        true_codes,
+        distractor_codes,
+        identical=identical,
+        ties=ties,
+        chunk=7,
+    )
+    weight = {"strict": 0.0, "half": 0.5, "pessimistic": 1.0}[ties]
+    for i in range(50):
+        true = float(image[i] @ text[i])
+        expected = 1.0
+        for j in range(30):
+            score = float(image[i] @ distractors[j])
+            if distractor_codes[j] == true_codes[i]:
+                expected += weight if identical == "keep" else 0.0
+            elif score > true:
+                expected += 1
+            elif score == true:
+                expected += weight
+        assert ranks[i] == pytest.approx(expected), i
