@@ -52,8 +52,8 @@ def _tower(model: torch.nn.Module) -> tuple[Any, str, int | None] | None:
     if method is open_clip.model.CLIP.encode_text:
         return model, getattr(model, "text_pool_type", ""), getattr(model, "text_eos_id", None)
     if method is open_clip.model.CustomTextCLIP.encode_text:
-        text = getattr(model, "text", None)
-        if type(text) is not TextTransformer or type(text).forward is not TextTransformer.forward:
+        text: Any = getattr(model, "text", None)
+        if type(text) is not TextTransformer:
             return None
         if text.cls_emb is not None or text.use_pad_mask or text.output_tokens:
             return None

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness import Method, RunContext, training
+from harness import Method, ParameterError, RunContext, training
 from harness.context import Batch
 from harness.training import parameters_schema, train_within_budget
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 
 
 def _pair_loss(
@@ -71,12 +71,36 @@ def direct_sim_min(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
 
 
 def generic_captions(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
+    without = [n for n in ctx.forget.file_names if n not in ctx.generic_captions]
+    rule = params["without_generic"]
+    if without and rule == "refuse":
+        raise ParameterError(
+            f"{len(without)} of {len(ctx.forget)} forget rows have no generic caption "
+            f"(first: {without[0]})",
+            "set without_generic=skip to leave them out of the loss, or give the benchmark's "
+            "sensitive_set_generic_captions.json",
+        )
+    if without:
+        ctx.logger.warning(
+            "%d of %d forget rows have no generic caption: %s",
+            len(without),
+            len(ctx.forget),
+            "left out of the loss" if rule == "skip" else "trained on their own caption",
+        )
+
     def loss(model: torch.nn.Module, f: Batch, r: Batch | None) -> torch.Tensor:
-        generic = [
-            ctx.generic_captions.get(name, text)
-            for name, text in zip(f.file_names, f.texts, strict=True)
+        keep = [
+            i
+            for i, name in enumerate(f.file_names)
+            if rule == "sensitive" or name in ctx.generic_captions
         ]
-        return _pair_loss(model, f, ctx.tokenizer(generic).to(f.tokens.device))
+        generic = [ctx.generic_captions.get(f.file_names[i], f.texts[i]) for i in keep]
+        if not keep:  # every row lacks one: a zero loss that still reaches the parameters
+            return _pair_loss(model, f) * 0
+        image, text = training.encode_pair(
+            model, f.images[keep], ctx.tokenizer(generic).to(f.tokens.device)
+        )
+        return training.clip_loss(image, text, training.logit_scale_of(model))
 
     return train_within_budget(ctx, params, loss, forget=True, retain=False)
 
@@ -142,6 +166,14 @@ METHODS = (
         "Train forget images against their non-sensitive generic captions.",
         VERSION,
         generic_captions,
-        parameters_schema(),
+        parameters_schema(
+            without_generic={
+                "enum": ["skip", "refuse", "sensitive"],
+                "default": "skip",
+                "description": "Forget rows without a generic caption: left out of the loss "
+                "(skip), an error (refuse), or trained on their own sensitive caption "
+                "(sensitive, which reinforces the association; the behaviour before 0.2.0).",
+            }
+        ),
     ),
 )

@@ -16,7 +16,7 @@ from harness import Method, RunContext, training
 from harness.context import Batch
 from harness.training import parameters_schema, train_within_budget
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 MASK = -1e10
 
 
@@ -71,7 +71,10 @@ def delete(ctx: RunContext, params: dict[str, Any]) -> torch.nn.Module:
         u, v = training.encode_pair(model, f.images, f.tokens)
         student = scale * u @ v.T
         terms = []
-        for ref, stu, mask in ((reference, student, masked), (reference.T, student.T, masked.T)):
+        # fp32 before masking: -1e10 does not fit in fp16 under autocast
+        pairs = ((reference.float(), student.float(), masked),)
+        pairs += ((reference.T.float(), student.T.float(), masked.T),)
+        for ref, stu, mask in pairs:
             keep = ~mask.all(dim=1)
             if keep.any():
                 terms.append(_kl_rows(ref.masked_fill(mask, MASK)[keep], stu[keep]))
