@@ -100,6 +100,7 @@ class Evaluator:
             compile=options.compile,
             tokens=self.tokens,
             clock=self.clock,
+            shorten_texts=self.settings.text_padding == "trimmed",
         )
 
     def evaluate(self, loaded: EncodableModel, label: str = "evaluated") -> dict[str, Any]:

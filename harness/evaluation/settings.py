@@ -10,6 +10,8 @@ from harness.protocol import EvaluationProtocol, protocol_from_json
 
 #: the seed of every protocol draw unless a config says otherwise (the official evaluator's)
 DEFAULT_EVALUATION_SEED = 42
+#: how texts are padded for the text tower (see ``EvaluationSettings.text_padding``)
+TEXT_PADDINGS = ("trimmed", "full")
 
 
 @dataclass(frozen=True)
@@ -18,15 +20,27 @@ class EvaluationSettings:
 
     ``seed`` seeds every random draw of the protocol (RetFail's gallery, ACS's negatives and
     split); ``protocol`` is resolved from ``--protocol`` before anything is evaluated.
+    ``text_padding``: ``trimmed`` encodes each text without its padding where the text tower
+    is causal (``evaluation.short_text``), ``full`` at the whole context length as the
+    official evaluator does; results recorded before the choice existed read as ``full``.
     """
 
     seed: int = DEFAULT_EVALUATION_SEED
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
     keep_per_row: bool = True
     protocol: EvaluationProtocol | None = None
+    text_padding: str = "trimmed"
+
+    def __post_init__(self) -> None:
+        if self.text_padding not in TEXT_PADDINGS:
+            raise ValueError(f"text_padding must be one of {TEXT_PADDINGS}")
 
     def to_json(self) -> dict[str, Any]:
-        recorded: dict[str, Any] = {"seed": self.seed, "bootstrap": self.bootstrap.to_json()}
+        recorded: dict[str, Any] = {
+            "seed": self.seed,
+            "bootstrap": self.bootstrap.to_json(),
+            "text_padding": self.text_padding,
+        }
         if self.protocol is not None:
             recorded["protocol"] = self.protocol.to_json()
         return recorded
@@ -42,4 +56,5 @@ class EvaluationSettings:
                 seed=bootstrap["seed"], resamples=bootstrap["resamples"], level=bootstrap["level"]
             ),
             protocol=protocol_from_json(protocol, "the recorded protocol") if protocol else None,
+            text_padding=recorded.get("text_padding", "full"),
         )

@@ -3,7 +3,8 @@
 OpenCLIP's text towers pad every text to the context length, and most captions fill a fraction
 of it. In a causal tower, the position the embedding is pooled from (the end-of-text token, or
 the first one) attends only to positions before it, so the padding after the end contributes
-nothing but compute. ``ShortTextEncoder`` runs such a tower on token rows cut to a length that
+nothing but compute (results record the choice as ``evaluation.text_padding``).
+``ShortTextEncoder`` runs such a tower on token rows cut to a length that
 depends only on the text itself (its token count rounded up to ``LENGTH_STEP``), which keeps a
 text's embedding independent of the other texts encoded with it.
 
@@ -21,13 +22,15 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 logger = logging.getLogger(__name__)
 
 #: token rows are cut to a multiple of this many positions
 LENGTH_STEP = 8
-#: largest difference tolerated between the shortened and the full-length embeddings
-AGREEMENT = 1e-4
+#: largest difference tolerated between shortened and full-length normalised embeddings, by
+#: the dtype they come out in (half precisions round products of other shapes far more)
+AGREEMENT = {torch.float32: 1e-4, torch.float16: 2e-2, torch.bfloat16: 5e-2}
 POOLS_BEFORE_PADDING = ("argmax", "eos", "first")
 
 
@@ -93,15 +96,20 @@ class ShortTextEncoder:
         short = self._short(tokens[:, :length])
         if not self._checked:
             self._checked = True
-            difference = float((short.float() - full(tokens).float()).abs().max())
-            if difference > AGREEMENT:
+            reference = full(tokens)
+            difference = float(
+                (F.normalize(short.float(), dim=-1) - F.normalize(reference.float(), dim=-1))
+                .abs()
+                .max()
+            )
+            if difference > AGREEMENT.get(reference.dtype, AGREEMENT[torch.float32]):
                 logger.warning(
                     "shortened text encoding differs from the model's by %.2g; "
                     "encoding texts at full length",
                     difference,
                 )
                 self._tower = None
-                return full(tokens)
+                return reference
         return short
 
     def _short(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -85,6 +85,8 @@ def _key(document: dict[str, Any], key: str, metric: dict[str, Any], role: str, 
 def _settings(evaluation: dict[str, Any]) -> dict[str, Any]:
     """The evaluation settings as the reference cache key holds them (see EvaluationSettings)."""
     settings = {"seed": evaluation["seed"], "bootstrap": evaluation["bootstrap"]}
+    if "text_padding" in evaluation:
+        settings["text_padding"] = evaluation["text_padding"]
     if "protocol" in evaluation:
         settings["protocol"] = evaluation["protocol"]
     return settings

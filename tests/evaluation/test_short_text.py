@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from harness.evaluation.embeddings import EmbeddingEngine
+from harness.evaluation.evaluator import EngineOptions, Evaluator
+from harness.evaluation.settings import EvaluationSettings
 from harness.evaluation.short_text import ShortTextEncoder, text_lengths
+from harness.run.models import load_clip
 
 VISION = {"image_size": 32, "layers": 1, "width": 64, "patch_size": 16}
 TEXT = {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 4, "layers": 2}
@@ -95,3 +98,31 @@ def test_the_engine_gives_the_same_texts_shortened_or_not() -> None:
     short, full = engine(True).texts(texts), engine(False).texts(texts)
     assert short.shape == (len(texts), 32)
     assert torch.allclose(short, full, atol=1e-6)
+
+
+def test_the_padding_choice_is_recorded_and_old_results_read_as_full() -> None:
+    recorded = EvaluationSettings().to_json()
+    assert recorded["text_padding"] == "trimmed"
+    assert EvaluationSettings.from_json(recorded).text_padding == "trimmed"
+    del recorded["text_padding"]
+    assert EvaluationSettings.from_json(recorded).text_padding == "full"
+    with pytest.raises(ValueError, match="text_padding"):
+        EvaluationSettings(text_padding="none")
+
+
+def test_the_evaluator_follows_the_settings_padding(mini_benchmark) -> None:
+
+    loaded = load_clip(mini_benchmark.models["compromised"].path)
+    shortens = {}
+    for padding in ("trimmed", "full"):
+        evaluator = Evaluator(
+            mini_benchmark,
+            [],
+            EvaluationSettings(text_padding=padding),
+            EngineOptions(torch.device("cpu"), num_workers=0, show_progress=False),
+            lambda role: loaded,
+            {"clean": "c", "compromised": "k"},
+            image_cache=False,
+        )
+        shortens[padding] = evaluator.engine(loaded, "evaluated").shorten_texts
+    assert shortens == {"trimmed": True, "full": False}
