@@ -96,7 +96,7 @@ class SplitView:
                 return
             for start in range(0, stop, batch_size):
                 chunk = order[start : start + batch_size]
-                if not self._budget.allows(len(chunk)):
+                if not self._budget.allows(len(chunk), self.name):
                     return
                 yield self.rows(chunk)
 
@@ -126,7 +126,8 @@ class RunContext:
     seed: int
     """The run seed; use ``rng`` for random draws."""
     budget: Budget
-    """The samples the method may still read; every batch read is charged here."""
+    """What the method may still read (``remaining``: forget samples; ``remaining_of(split)``);
+    every batch read is charged here."""
     logger: logging.Logger
     """``salmu_harness.method.NAME``: records go to the run's ``run.log`` (always, at DEBUG)
     and to stderr with ``-v`` (INFO) or ``-vv`` (DEBUG)."""

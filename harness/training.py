@@ -237,8 +237,15 @@ def train_within_budget(
     freeze_logit_scale(model)
     batch = params["batch_size"]
     retain_batch = retain_batch_size or batch
-    per_step = (batch if forget else 0) + (retain_batch if retain else 0)
-    total = max(1, ctx.budget.remaining // per_step)
+    # the budget's rule: as many forget passes with or without retain batches beside them; a
+    # retain-only method reads as many retain samples as the budget has forget samples
+    if forget:
+        total = ctx.budget.remaining_of("forget") // batch
+        if retain:
+            total = min(total, ctx.budget.remaining_of("retain") // retain_batch)
+    else:
+        total = ctx.budget.remaining_of("forget") // retain_batch
+    total = max(1, total)
     optimizer = make_optimizer(model, params["lr"], params["weight_decay"])
     step = OptimizerStep(
         model,
@@ -254,7 +261,9 @@ def train_within_budget(
     forward_model: Any = torch.compile(model) if ctx.compile else model
     bar = ctx.progress(total, desc="unlearning")
     for _ in range(total):
-        if not ctx.budget.allows(per_step):
+        if (forget and not ctx.budget.allows(batch, "forget")) or (
+            retain and not ctx.budget.allows(retain_batch, "retain")
+        ):
             break
         f = _to(next(forget_batches, None), ctx.device) if forget_batches else None
         r = _to(next(retain_batches, None), ctx.device) if retain_batches else None

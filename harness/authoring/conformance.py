@@ -188,9 +188,10 @@ def check_method(
     checks.append(
         Check(
             "budget",
-            used.used <= used.limit and used.used > 0,
-            f"read {used.used} of {used.limit} samples "
-            f"({dict(used.reads)}), {used.optimizer_steps} optimizer steps",
+            used.used > 0 and all(n <= used.limit_of(split) for split, n in used.reads.items()),
+            f"read {used.forget_passes:g} of {used.multiple:g} forget passes; samples read "
+            f"{dict(used.reads)} (limits: forget {used.limit}, retain {used.retain_limit}), "
+            f"{used.optimizer_steps} optimizer steps",
         )
     )
     checks.append(

@@ -17,6 +17,7 @@ from typing import Any
 from harness.errors import UnknownNameError
 from harness.protocol import recorded_identity
 from harness.results.loading import Excluded, LoadedResult, ResultSet
+from harness.run.budget import rule_of
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,8 @@ def _set_display_labels(rows: list[Row]) -> None:
 def _row_key(document: dict[str, Any]) -> str:
     method = document["method"]
     budget = (document.get("budget") or {}).get("multiple")
+    if rule_of(document.get("budget")) == "samples":  # counted differently: never the same row
+        budget = f"{budget:g}x (samples rule)"
     if document["kind"] == "imported":
         return json.dumps(["imported", document["models"]["evaluated"]["id"]])
     if method is None:

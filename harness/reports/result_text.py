@@ -74,10 +74,7 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
         lines.append(f"warning: retain isolation {isolation['status']}: {isolation['reason']}")
     budget = document.get("budget")
     if budget:
-        lines.append(
-            f"budget {budget['multiple']:g}x: {budget['used_samples']}/{budget['limit_samples']} "
-            f"samples, {budget['optimizer_steps']} optimizer steps"
-        )
+        lines.append(budget_line(budget))
     if document["cost"].get("wall_seconds") is not None:
         lines.append(f"wall time {document['cost']['wall_seconds']:.1f} s")
     return "\n".join(lines)
@@ -109,3 +106,21 @@ def diagnosis_lines(diagnosis: dict[str, Any] | None) -> list[str]:
             f"p90 {dist['p90']:.3f}; most retrievable: {worst}"
         )
     return lines
+
+
+def budget_line(budget: dict[str, Any]) -> str:
+    """The budget as read: forget passes and samples per split (rule ``forget-passes``), or the
+    shared sample count of a result written under the older ``samples`` rule."""
+    steps = f"{budget['optimizer_steps']} optimizer steps"
+    if budget.get("rule", "samples") == "samples":
+        return (
+            f"budget {budget['multiple']:g}x (samples rule): {budget['used_samples']}/"
+            f"{budget['limit_samples']} samples, {steps}"
+        )
+    reads = ", ".join(f"{n} {split}" for split, n in budget["samples_read"].items()) or "nothing"
+    if not budget["samples_read"].get("forget"):
+        return f"budget {budget['multiple']:g}x: samples read: {reads} (no forget data), {steps}"
+    return (
+        f"budget {budget['multiple']:g}x: {budget['forget_passes']:.2f} forget passes "
+        f"(samples read: {reads}), {steps}"
+    )

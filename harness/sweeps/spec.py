@@ -20,6 +20,7 @@ import jsonschema
 
 from harness.errors import ParameterError
 from harness.plugins import Registry
+from harness.run.budget import RULE as BUDGET_RULE
 from harness.storage import load_schema, read_mapping_file
 
 SWEEP_SCHEMA = "sweep.schema.json"
@@ -156,6 +157,7 @@ def expand_trials(sweep: Sweep, registry: Registry) -> list[Trial]:
                         "parameters": resolved,
                         "seed": seed,
                         "budget": budget,
+                        "budget_rule": BUDGET_RULE,  # a changed rule is a new trial
                         **sweep.run_settings(),
                     }
                     trials.append(

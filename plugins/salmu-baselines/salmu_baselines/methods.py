@@ -143,7 +143,7 @@ METHODS = (
                 "maximum": 1,
                 "default": 0.0,
                 "description": "NegGrad+ weight w of the retain loss (0 = plain "
-                "NegGrad; 0.95 is common).",
+                "NegGrad; SCRUB's NegGrad+ uses 0.95 on small data up to 0.9999 on large).",
             }
         ),
     ),

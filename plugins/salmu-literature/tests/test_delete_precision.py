@@ -18,7 +18,7 @@ def test_the_masked_loss_is_finite_under_fp16_autocast(monkeypatch: pytest.Monke
     model = open_clip.CLIP(embed_dim=32, vision_cfg=VISION, text_cfg=TEXT)
     monkeypatch.setattr(methods, "train_within_budget", lambda ctx, params, loss, **_: loss)
     ctx = type("Ctx", (), {"model": model})()
-    loss = methods.delete(ctx, {"mask": "identity"})
+    loss = methods.delete(ctx, {"mask": "identity", "form": "paper"})
     texts = ["p1 a", "p1 b", "p2 a", "p3 a"]
     tokens = open_clip.get_tokenizer("ViT-B-16", context_length=16)(texts)
     batch = Batch(torch.randn(4, 3, 32, 32), tokens, texts, ["1", "1", "2", "3"], ["f"] * 4)
