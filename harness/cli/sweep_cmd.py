@@ -51,6 +51,7 @@ def command(
     if plan:
         click.echo(plan_text(sweep, trials, root, max_concurrent))
         return
+    from harness.sweeps import state
     from harness.sweeps.ray_runner import run_sweep
 
     try:
@@ -69,4 +70,14 @@ def command(
         f"{summary.skipped} already done; references: {summary.references.get('misses', 0)} "
         f"metric results computed once, {summary.references.get('hits', 0)} read from the cache"
     )
+    if summary.nodes:
+        placed = state.nodes(root, trials)
+        counts = {node: sum(p["id"] == node for p in placed.values()) for node in summary.nodes}
+        click.echo(
+            f"ran on {len(summary.nodes)} Ray node(s): "
+            + ", ".join(
+                f"{host} (node {node[:12]}, {counts[node]} trials)"
+                for node, host in summary.nodes.items()
+            )
+        )
     click.echo(f"report: salmu-harness sweep-report {root}")

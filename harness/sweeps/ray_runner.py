@@ -18,12 +18,14 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.storage import write_json_atomic
 from harness.sweeps import state
+from harness.sweeps.secrets import redact
 from harness.sweeps.spec import Sweep, Trial
 from harness.sweeps.trial import compute_references, execute_trial
 
 logger = logging.getLogger("salmu_harness")
 
-#: environment variables that trials must see as the driver does
+#: environment variables that trials must see as the driver does (never Ray's token: workers are
+#: already members of the cluster, and the runtime environment is stored in the cluster)
 FORWARDED_ENV = (
     "SALMU_HARNESS_CACHE",
     "SALMU_HARNESS_PLUGINS",
@@ -50,6 +52,21 @@ class SweepSummary:
     failed: int = 0
     skipped: int = 0
     references: dict[str, int] = field(default_factory=dict)
+    nodes: dict[str, str] = field(default_factory=dict)
+    """The Ray nodes that ran this run's trials: node id -> host."""
+
+
+def _placed_trial(
+    trial: dict[str, Any], settings: dict[str, Any], references: dict[str, Any]
+) -> dict[str, Any]:
+    """``execute_trial`` on a Ray worker, with the node that ran it (Ray node id, host name)."""
+    import socket
+
+    import ray
+
+    outcome = execute_trial(trial, settings, references)
+    outcome["node"] = {"id": ray.get_runtime_context().get_node_id(), "host": socket.gethostname()}
+    return outcome
 
 
 def import_ray() -> Any:
@@ -106,7 +123,7 @@ def run_sweep(
             },
         )
         shared = ray.put(records)
-        trial_task = ray.remote(execute_trial).options(**resources, max_retries=0)
+        trial_task = ray.remote(_placed_trial).options(**resources, max_retries=0)
         limit = max_concurrent or len(todo)
         queue = list(todo)
         while queue or in_flight:
@@ -117,11 +134,14 @@ def run_sweep(
             trial = in_flight.pop(ready[0])
             outcome = _outcome(ray, ready[0])
             summary.ran += 1
+            if outcome.get("node"):
+                state.record_node(root, trial, outcome["node"])
+                summary.nodes[outcome["node"]["id"]] = outcome["node"]["host"]
             if outcome["status"] == "ok":
                 state.record_result(root, trial, outcome["document"])
                 summary.succeeded += 1
             else:
-                state.record_failure(root, trial, outcome["error"])
+                state.record_failure(root, trial, redact(outcome["error"]))
                 summary.failed += 1
             if on_trial_done:
                 on_trial_done(trial, outcome["status"])
@@ -149,14 +169,51 @@ def _start_ray(ray: Any, address: str | None, env: dict[str, str]) -> None:
         options.update(address="local", object_store_memory=256 * 1024**2)
     else:
         options["address"] = address
+        _probe_authentication(address)
     try:
         ray.init(**options)
     except Exception as exc:  # unreachable address, bad auth, port in use, ...
+        if _is_authentication_error(exc):
+            raise _authentication_refused(address) from None
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise HarnessError(
-            f"could not start or reach {where}: {exc}",
-            "check --ray-address (e.g. auto on a cluster node, ray://HEAD:10001 from outside)",
-        ) from exc
+            f"could not start or reach {where}: {redact(str(exc))}",
+            "check --ray-address (e.g. auto on a cluster node, ray://HEAD:10001 from outside); "
+            "a cluster with token authentication also needs RAY_AUTH_TOKEN or "
+            "RAY_AUTH_TOKEN_PATH (docs/sweeps.md, Clusters)",
+        ) from None
+
+
+def _probe_authentication(address: str) -> None:
+    """Ask the cluster's GCS once whether it accepts this driver's token, so that a missing or
+    wrong token ends in one clear message instead of Ray's minute of retries. Addresses the
+    probe cannot reach (``ray://`` clients, ``auto``) are left to ``ray.init``."""
+    if "://" in address or ":" not in address:
+        return
+    try:
+        from ray._raylet import GcsClient  # Ray's own client; private, so any failure is ignored
+    except ImportError:
+        return
+    try:
+        GcsClient(address=address)
+    except Exception as exc:
+        if _is_authentication_error(exc):
+            raise _authentication_refused(address) from None
+
+
+def _is_authentication_error(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__}: {exc}"
+    return "AuthenticationError" in text or "InvalidAuthToken" in text
+
+
+def _authentication_refused(address: str | None) -> HarnessError:
+    return HarnessError(
+        f"the Ray cluster at {address} refused this driver: its token authentication needs the "
+        "cluster's token, which this process does not have or has wrong",
+        "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN to the cluster's token, or "
+        "RAY_AUTH_TOKEN_PATH to its token file (on the head node: `ray get-auth-token`); "
+        "see docs/sweeps.md, Clusters",
+    )
 
 
 def _check_feasible(ray: Any, wanted: dict[str, float], local: bool) -> None:
@@ -194,5 +251,9 @@ def _outcome(ray: Any, reference: Any) -> dict[str, Any]:
     except Exception as exc:  # the worker died (out of memory, killed): record, go on
         return {
             "status": "failed",
-            "error": {"type": type(exc).__name__, "message": str(exc)[:2000], "hint": None},
+            "error": {
+                "type": type(exc).__name__,
+                "message": redact(str(exc))[:2000],
+                "hint": None,
+            },
         }

@@ -4,6 +4,7 @@
     DIR/references.json             how the references were obtained (once per sweep run)
     DIR/trials/KEY/result.json      a finished trial's result (written atomically)
     DIR/trials/KEY/error.json       a failed trial's error (removed when it later succeeds)
+    DIR/trials/KEY/node.json        the Ray node that last ran the trial (node id, host)
 
 A trial is done only when its ``result.json`` exists and validates, so a sweep killed at any
 point loses no finished result and never counts a torn file as finished.
@@ -74,3 +75,20 @@ def read_sweep(root: Path) -> tuple[Sweep, list[Trial]]:
 
 def load_result(root: Path, trial: Trial) -> dict[str, Any]:
     return json.loads((trial_dir(root, trial) / "result.json").read_text())
+
+
+def record_node(root: Path, trial: Trial, node: dict[str, Any]) -> Path:
+    """Record the Ray node (node id, host) that ran ``trial``."""
+    path = trial_dir(root, trial) / "node.json"
+    write_json_atomic(path, node)
+    return path
+
+
+def nodes(root: Path, trials: list[Trial]) -> dict[str, dict[str, Any]]:
+    """The node that ran each trial that has one recorded, by trial key."""
+    found = {}
+    for trial in trials:
+        path = trial_dir(root, trial) / "node.json"
+        if path.is_file():
+            found[trial.key] = json.loads(path.read_text())
+    return found

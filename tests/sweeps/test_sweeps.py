@@ -192,6 +192,9 @@ def test_a_sweep_on_local_ray_resumes_and_computes_references_once(
     summary = run_sweep(sweep, trials, root, max_concurrent=2)
     assert (summary.skipped, summary.ran, summary.succeeded, summary.failed) == (5, 8, 7, 1)
     assert summary.references == {"hits": 20, "misses": 0}  # never recomputed
+    placed = state.nodes(root, trials)
+    assert len(placed) == len(trials) and len({p["id"] for p in placed.values()}) == 1
+    assert set(summary.nodes) == {p["id"] for p in placed.values()}
     statuses = state.statuses(root, trials)
     assert statuses.pop(broken.key) == "failed" and set(statuses.values()) == {"done"}
     error = json.loads((state.trial_dir(root, broken) / "error.json").read_text())
