@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +61,6 @@ def _placed_trial(
     trial: dict[str, Any], settings: dict[str, Any], references: dict[str, Any]
 ) -> dict[str, Any]:
     """``execute_trial`` on a Ray worker, with the node that ran it (Ray node id, host name)."""
-    import socket
-
     import ray
 
     outcome = execute_trial(trial, settings, references)
@@ -190,6 +189,15 @@ def _probe_authentication(address: str) -> None:
     probe cannot reach (``ray://`` clients, ``auto``) are left to ``ray.init``."""
     if "://" in address or ":" not in address:
         return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except (OSError, ValueError) as exc:
+        raise HarnessError(
+            f"could not reach the Ray cluster at {address}: {exc}",
+            "check --ray-address (the head node's GCS address, e.g. HEAD:6379) and that the "
+            "head node is running (`ray status --address ADDRESS` on it)",
+        ) from None
     try:
         from ray._raylet import GcsClient  # Ray's own client; private, so any failure is ignored
     except ImportError:
