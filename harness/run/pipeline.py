@@ -33,6 +33,7 @@ from harness.results.document import (
 )
 from harness.results.files import write_result
 from harness.results.layout import TRAINING_RECORD, RunFolder, new_run_id, run_folder
+from harness.results.model_card import write_model_card
 from harness.results.no_op import no_op_warnings
 from harness.run.budget import Budget
 from harness.run.isolation import check_isolation, training_record
@@ -145,7 +146,9 @@ def _run(
         budget=budget.to_json(),
         cost=cost,
     )
-    return RunOutcome(document, write_result(folder.result, document), model_path)
+    result_path = write_result(folder.result, document)
+    write_model_card(model_path, document)  # after the result: its numbers are the result's
+    return RunOutcome(document, result_path, model_path)
 
 
 def reference_records(
