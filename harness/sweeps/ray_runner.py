@@ -199,7 +199,9 @@ def _probe_authentication(address: str) -> None:
             "head node is running (`ray status --address ADDRESS` on it)",
         ) from None
     try:
-        from ray._raylet import GcsClient  # Ray's own client; private, so any failure is ignored
+        from ray._raylet import (  # type: ignore[attr-defined]  # private: failures ignored
+            GcsClient,
+        )
     except ImportError:
         return
     try:
