@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "import-official": "import_official_cmd",
     "sweep": "sweep_cmd",
     "sweep-report": "sweep_report_cmd",
+    "reproduce": "reproduce_cmd",
     "plugins": "plugins_cmd",
     "methods": "methods_cmd",
     "metrics": "metrics_cmd",

@@ -148,9 +148,12 @@ def forget_identities(documents: list[dict[str, Any]]) -> list[str]:
 
 
 def sweep_report(
-    root: Path, registry: Registry | None = None
+    root: Path, registry: Registry | None = None, rules: Mapping[str, float] | None = None
 ) -> tuple[list[Selected], Leaderboard, dict[str, Any]]:
-    """The selected setting per method and budget, and their leaderboard on report identities."""
+    """The selected setting per method and budget, and their leaderboard on report identities.
+
+    ``rules`` overrides thresholds of the suite's diagnosis rules when the report identities'
+    diagnosis is recomputed (the selection itself never reads the diagnosis)."""
     registry = registry or load_plugins()
     sweep, trials = state.read_sweep(root)
     statuses = state.statuses(root, trials)
@@ -188,6 +191,8 @@ def sweep_report(
             document = documents[trial.key]
             suite = registry.suites.get((document.get("suite") or {}).get("name", ""))
             diagnose = suite[0].diagnose if suite else None
+            if diagnose is not None and rules:
+                diagnose = _with_rules(diagnose, rules)
             selected_results.append(LoadedResult(path, restrict(document, validation, diagnose)))
     if not selected_results:
         raise HarnessError(
@@ -204,6 +209,13 @@ def sweep_report(
         "stale": stale,
     }
     return chosen, board, split
+
+
+def _with_rules(diagnose: Diagnose, rules: Mapping[str, float]) -> Diagnose:
+    def rediagnose(metrics: Mapping[str, Any], given: Mapping[str, float]) -> dict[str, Any]:
+        return diagnose(metrics, {**given, **rules})
+
+    return rediagnose
 
 
 def _comparable(

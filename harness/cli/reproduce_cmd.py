@@ -1,0 +1,161 @@
+"""``salmu-harness reproduce NAME``: run a published table's grid as a sweep, select fairly and
+print the selected settings beside the paper's numbers and failure modes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from harness.errors import ParameterError
+from harness.storage import writable_folder
+
+
+@click.command("reproduce")
+@click.argument("name", default="paper")
+@click.option(
+    "--scale",
+    default="default",
+    show_default=True,
+    help="A scale of the reproduction: default (SALMU-mini, the full grid) or test (seconds).",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Sweep folder (default: salmu-sweeps/reproduce-NAME-SCALE). Re-running resumes: "
+    "finished trials are kept.",
+)
+@click.option("--ray-address", default=None, help="Ray cluster to use (default: local Ray).")
+@click.option(
+    "--max-concurrent", type=click.IntRange(min=1), default=None, help="Trials in flight at once."
+)
+@click.option("--plan", is_flag=True, help="Print the trials and the time left; run nothing.")
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Judge with this diagnosis threshold instead (e.g. genknow_drop=0.03), the paper's "
+    "rows and ours alike; nothing is re-run. Files get the rules in their names.",
+)
+@click.option(
+    "--docs",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also write the table into this Markdown page, between its "
+    "<!-- reproduction:NAME --> and <!-- /reproduction:NAME --> lines.",
+)
+def command(
+    name: str,
+    scale: str,
+    output: Path | None,
+    ray_address: str | None,
+    max_concurrent: int | None,
+    plan: bool,
+    rules: tuple[str, ...],
+    docs: Path | None,
+) -> None:
+    """Reproduce the table NAME (built in: paper) or a reproduction file, at budget and seeds
+    as it names them; writes reproduction.json and reproduction.md into the sweep folder."""
+    from harness.plugins import load_plugins
+    from harness.reproduce.spec import load_reproduction, sweep_for
+    from harness.reproduce.table import docs_block, render_markdown, reproduction_table
+    from harness.storage import write_json_atomic, write_text_atomic
+    from harness.sweeps.planning import plan_text
+    from harness.sweeps.spec import expand_trials
+
+    overrides = _rules(rules)
+    reproduction = load_reproduction(name)
+    sweep = sweep_for(reproduction, scale)
+    trials = expand_trials(sweep, load_plugins())
+    root = output or Path("salmu-sweeps") / sweep.name
+    planned = plan_text(sweep, trials, root, max_concurrent)
+    if plan:
+        click.echo(planned)
+        return
+    lines = planned.splitlines()
+    click.echo(f"{reproduction.data.get('title', name)}, scale {scale}: {lines[1]}")
+    click.echo(lines[-2])
+    click.echo(_estimate(lines[-1], reproduction.scale(scale), len(trials)))
+    from harness.sweeps.ray_runner import run_sweep
+
+    try:
+        writable_folder(root, "--output")
+    except ParameterError as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="'--output'") from exc
+    if docs is not None:
+        _docs_parts(docs, name)  # a page without its block is refused before anything runs
+    started = time.perf_counter()
+    summary = run_sweep(
+        sweep,
+        trials,
+        root,
+        ray_address,
+        max_concurrent,
+        lambda t, status: click.echo(f"{status:6} {t.method} seed {t.seed} {t.key[:12]}"),
+    )
+    click.echo(
+        f"{summary.ran} trials run ({summary.succeeded} ok, {summary.failed} failed), "
+        f"{summary.skipped} already done, in {time.perf_counter() - started:.0f} s"
+    )
+    table = reproduction_table(root, reproduction, scale, overrides)
+    table["last_run_seconds"] = round(time.perf_counter() - started, 1)
+    stem = "-".join(["reproduction", *(f"{k}={v:g}" for k, v in sorted(overrides.items()))])
+    write_json_atomic(root / f"{stem}.json", table)
+    text = render_markdown(table)
+    write_text_atomic(root / f"{stem}.md", text)
+    click.echo("")
+    click.echo(text)
+    click.echo(f"written: {root / f'{stem}.json'}, {root / f'{stem}.md'}")
+    if docs is not None:
+        _write_docs(docs, name, docs_block(table, f"salmu-harness reproduce {name}"))
+        click.echo(f"written: {docs}")
+    if summary.failed:
+        raise SystemExit(1)
+
+
+def _estimate(line: str, scale: dict, trials: int) -> str:
+    """The sweep's own estimate, or, before any trial finished, the scale's measured pace."""
+    if "needs a finished trial" not in line or "seconds_per_trial" not in scale:
+        return line
+    minutes = scale["seconds_per_trial"] * trials / 60
+    return (
+        f"about {minutes:.0f} min of trials if none is done yet (measured: "
+        f"{scale['seconds_per_trial']:g} s per trial, wall time with 2 in flight on 2 CPU cores)"
+    )
+
+
+def _write_docs(page: Path, name: str, block: str) -> None:
+    """Replace the page's generated block for reproduction ``name``."""
+    from harness.storage import write_text_atomic
+
+    begin, end, head, tail = _docs_parts(page, name)
+    write_text_atomic(page, f"{head}{begin}\n{block}{end}{tail}")
+
+
+def _docs_parts(page: Path, name: str) -> tuple[str, str, str, str]:
+    """The page's begin and end lines of the block, and the text before and after it."""
+    begin, end = f"<!-- reproduction:{name} -->", f"<!-- /reproduction:{name} -->"
+    text = page.read_text(encoding="utf-8")
+    if begin not in text or end not in text.split(begin, 1)[-1]:
+        raise ParameterError(
+            f"{page} has no {begin} ... {end} block to write the table into",
+            "add those two lines where the table goes",
+        )
+    head, rest = text.split(begin, 1)
+    return begin, end, head, rest.split(end, 1)[1]
+
+
+def _rules(given: tuple[str, ...]) -> dict[str, float]:
+    rules = {}
+    for item in given:
+        key, sep, value = item.partition("=")
+        try:
+            rules[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=NUMBER", param_hint="'--rule'")
+    return rules

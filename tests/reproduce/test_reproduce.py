@@ -1,0 +1,180 @@
+"""``reproduce``: the paper's data, the verdict rules, the test-scale reproduction end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.builtin.salmubench.diagnosis import DEFAULT_RULES
+from harness.errors import ParameterError, UnknownNameError
+from harness.reproduce.spec import load_reproduction, sweep_for
+from harness.reproduce.verdicts import agreement, describe, majority_modes
+
+
+def _modes_from_numbers(values: dict, clean: dict, compromised: dict) -> list[str]:
+    """The suite's diagnosis rules applied to a row of the paper's table."""
+    modes = []
+    if values["genknow"] < compromised["genknow"] - DEFAULT_RULES["genknow_drop"]:
+        modes.append("catastrophic_damage")
+    if min(values["inter"] - clean["inter"], values["intra"] - clean["intra"]) < 0:
+        modes.append("over_generalised_forgetting")
+    closed = (compromised["retfail"] - values["retfail"]) / (
+        compromised["retfail"] - clean["retfail"]
+    )
+    if closed < DEFAULT_RULES["min_gap_closed"]:
+        modes.append("ineffective_forgetting")
+    return modes
+
+
+def test_the_papers_failure_classes_follow_from_its_numbers_by_our_rules() -> None:
+    paper = load_reproduction("paper")
+    references = paper.data["references"]
+    with_numbers = {m: e for m, e in paper.methods.items() if e["paper"] is not None}
+    assert len(with_numbers) == 7  # Generic Captions is named ineffective, without numbers
+    for method, entry in with_numbers.items():
+        found = _modes_from_numbers(entry["paper"], references["clean"], references["compromised"])
+        assert found == entry["failure"], method
+    assert paper.methods["generic-captions"]["failure"] == ["ineffective_forgetting"]
+
+
+def test_the_default_grid_spans_1e_6_to_1e_4_with_two_seeds_at_5x(baselines_registry) -> None:
+    sweep = sweep_for(load_reproduction("paper"), "default")
+    assert sweep.budgets == [5.0] and sweep.seeds == [0, 1]
+    for space in sweep.methods.values():
+        grid = space["parameters"]["lr"]["grid"]
+        assert min(grid) == 1e-6 and max(grid) == 1e-4 and len(grid) == 5
+    assert sweep.methods["neggrad"]["parameters"]["retain_weight"] == {"grid": [0.0, 0.95]}
+    assert sweep.methods["delete"]["parameters"]["form"] == {"grid": ["paper", "fork"]}
+    test = sweep_for(load_reproduction("paper"), "test")
+    assert all(set(s["parameters"]) == {"lr", "batch_size"} for s in test.methods.values())
+    assert test.seeds == [0] and test.budgets == [0.25]
+
+
+def test_majority_and_agreement() -> None:
+    assert majority_modes({"catastrophic_damage": 2, "ineffective_forgetting": 1}, 2) == [
+        "catastrophic_damage"
+    ]
+    assert majority_modes({"b": 2, "a": 3}, 3) == ["a", "b"]
+    assert majority_modes({}, 2) == []
+    assert agreement([], []) == "yes"
+    assert agreement(["catastrophic_damage"], []) == "no"
+    assert (
+        agreement(
+            ["catastrophic_damage", "over_generalised_forgetting"], ["over_generalised_forgetting"]
+        )
+        == "partly"
+    )
+    labels = {"over_generalised_forgetting": "over-generalised forgetting"}
+    assert describe([], labels) == "forgets with utility kept"
+    assert describe(["over_generalised_forgetting"], labels) == "over-generalised forgetting"
+    assert describe(["ineffective_forgetting"], labels) == "ineffective forgetting"
+
+
+def test_bad_reproductions_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError, match="did you mean 'paper'"):
+        load_reproduction("papr")
+    data = json.loads(json.dumps(load_reproduction("paper").data))
+    data["methods"]["finetune"]["failure"] = ["sad"]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ParameterError, match="invalid at methods/finetune/failure/0"):
+        load_reproduction(str(path))
+    with pytest.raises(UnknownNameError, match="scale"):
+        load_reproduction("paper").scale("huge")
+
+
+@pytest.fixture(scope="module")
+def reproduced(mini_root: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One test-scale reproduction: (its folder, the environment, the command, its output)."""
+    out = tmp_path_factory.mktemp("reproduce") / "repro"
+    env = {**os.environ, "SALMU_HARNESS_PLUGINS": "salmu-baselines,salmu-literature"}
+    command = [sys.executable, "-m", "harness.cli", "reproduce", "paper", "--scale", "test"]
+    first = subprocess.run(
+        [*command, "--output", str(out)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    return out, env, command, first
+
+
+def test_the_test_scale_reproduction_runs_resumes_and_agrees_with_its_sweep(
+    reproduced, tmp_path: Path
+) -> None:
+    out, env, command, first = reproduced
+    assert "8 trials run (8 ok, 0 failed), 0 already done" in first.stdout
+    table = json.loads((out / "reproduction.json").read_text())
+    assert [r["method"] for r in table["rows"]] == list(load_reproduction("paper").methods)
+    assert sum(table["agreement"].values()) == 8 and table["trial_seconds"]["trials"] == 8
+    report = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "sweep-report", str(out), "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    board = {r["method"]: r for r in json.loads(report.stdout)["leaderboard"]["rows"]}
+    for row in table["rows"]:
+        assert row["seeds"] == 1 and row["agrees"] in ("yes", "partly", "no")
+        assert row["ours"]["retfail"] == board[row["method"]]["metrics"]["1.1"]["mean"]
+        assert row["ours"]["genknow"] == board[row["method"]]["metrics"]["2.1"]["mean"]
+    assert table["mode_labels"]["over_generalised_forgetting"] == "over-generalised forgetting"
+    markdown = (out / "reproduction.md").read_text()
+    assert "| CLIPErase (`clip-erase`)" in markdown and "agrees:" in markdown
+    page = tmp_path / "page.md"
+    page.write_text("intro\n")
+    refused = subprocess.run(
+        [*command, "--output", str(out), "--docs", str(page)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and "no <!-- reproduction:paper --> ... " in refused.stderr
+    assert "Traceback" not in refused.stderr and page.read_text() == "intro\n"
+    page.write_text(
+        "intro\n<!-- reproduction:paper -->\nSTALE-BLOCK\n<!-- /reproduction:paper -->\nend\n"
+    )
+    again = subprocess.run(
+        [*command, "--output", str(out), "--docs", str(page)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0 and "0 trials run (0 ok, 0 failed), 8 already done" in again.stdout
+    assert json.loads((out / "reproduction.json").read_text())["rows"] == table["rows"]
+    written = page.read_text()
+    assert written.startswith("intro\n<!-- reproduction:paper -->\nProduced by `salmu-harness")
+    assert written.endswith("<!-- /reproduction:paper -->\nend\n") and "STALE-BLOCK" not in written
+    assert "| CLIPErase (`clip-erase`)" in written and "8 trials" in written
+
+
+def test_rules_rejudge_the_papers_rows_and_ours_without_rerunning(reproduced) -> None:
+    out, env, command, _ = reproduced
+    lenient = subprocess.run(
+        [*command, "--output", str(out), "--rule", "genknow_drop=0.5"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert lenient.returncode == 0 and "0 trials run" in lenient.stdout, lenient.stderr[-2000:]
+    table = json.loads((out / "reproduction-genknow_drop=0.5.json").read_text())
+    assert table["rules"] == {"genknow_drop": 0.5}
+    rows = {r["method"]: r for r in table["rows"]}
+    assert rows["shuffled-captions"]["paper_failure"] == []  # GenKnow -0.09 is within 0.5
+    assert rows["direct-sim-min"]["paper_failure"] == ["over_generalised_forgetting"]
+    assert all("catastrophic_damage" not in r["our_failure"] for r in rows.values())
+    default = json.loads((out / "reproduction.json").read_text())
+    assert {r["method"]: r["paper_failure"] for r in default["rows"]} == {
+        m: sorted(e["failure"]) for m, e in load_reproduction("paper").methods.items()
+    }
+    unknown = subprocess.run(
+        [*command, "--output", str(out), "--rule", "genknow_dorp=0.5"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert unknown.returncode == 2 and "did you mean 'genknow_drop'" in unknown.stderr
