@@ -24,6 +24,7 @@ def test_a_bundle_holds_config_versions_and_a_manifest_of_every_file(bundle: Pat
     manifest = json.loads((bundle / MANIFEST).read_text())["files"]
     assert sorted(manifest) == [
         "config.json",
+        "model/README.md",
         "model/open_clip_config.json",
         "model/open_clip_model.safetensors",
         "model/salmu_training.json",
@@ -45,7 +46,7 @@ def test_a_bundle_holds_config_versions_and_a_manifest_of_every_file(bundle: Pat
 def test_an_intact_bundle_verifies_with_identical_numbers(bundle: Path) -> None:
     report = verify_bundle(bundle, show_progress=False, num_workers=0)
     assert report.ok, report.problems
-    assert report.evaluated and report.files_checked == 7
+    assert report.evaluated and report.files_checked == 8
     # 3 models x (10 values + RetFail's r_at_1 and gallery_std)
     assert report.numbers_compared == 36
     assert report.largest_difference == 0.0

@@ -193,8 +193,8 @@ def test_a_sweep_on_local_ray_resumes_and_computes_references_once(
     assert (summary.skipped, summary.ran, summary.succeeded, summary.failed) == (5, 8, 7, 1)
     assert summary.references == {"hits": 20, "misses": 0}  # never recomputed
     placed = state.nodes(root, trials)
-    assert len(placed) == len(trials) and len({p["id"] for p in placed.values()}) == 1
-    assert set(summary.nodes) == {p["id"] for p in placed.values()}
+    assert len(placed) == len(trials)  # two runs, each on its own local Ray node
+    assert len(summary.nodes) == 1 and set(summary.nodes) <= {p["id"] for p in placed.values()}
     statuses = state.statuses(root, trials)
     assert statuses.pop(broken.key) == "failed" and set(statuses.values()) == {"done"}
     error = json.loads((state.trial_dir(root, broken) / "error.json").read_text())
