@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -150,22 +151,74 @@ class GenKnowSet:
     """A zero-shot classification set: a dataset with ``image`` and integer ``label`` columns."""
 
     name: str
+    """A short name (the folder's, or the hub dataset id)."""
     dataset: datasets.Dataset
+    """The rows; ``label`` indexes ``classnames``."""
     classnames: tuple[str, ...]
+    """One name per class, in label order."""
     templates: tuple[str, ...]
+    """Prompt templates with one ``{}`` for the class name."""
+    source: str = "folder"
+    """The form it was read from (``imagefolder``, ``parquet``, ``webdataset``, ``hub``, ...)."""
+    location: str = ""
+    """Where it was read from: a path, or ``hf:ID@REVISION:SPLIT``."""
 
     @cached_property
+    def _hashes(self) -> tuple[str, str]:
+        from harness.benchmarks.content_hash import remembered_hash
+
+        fingerprint = getattr(self.dataset, "_fingerprint", None)
+        joined = remembered_hash(
+            f"genknow:{fingerprint}" if fingerprint else None, self._compute_hashes
+        )
+        content, rows = joined.split(":")
+        return content, rows
+
+    @property
     def sha256(self) -> str:
-        """A content hash over the labels and image bytes, in row order."""
-        digest = hashlib.sha256()
+        """The set's identity: a hash over its (label, image bytes) pairs, independent of row
+        order, so the same images in any source form hash alike."""
+        return self._hashes[0]
+
+    @property
+    def rows_sha256(self) -> str:
+        """A hash over the labels and image bytes in row order (what cached per-row arrays and
+        preprocessed images are keyed by)."""
+        return self._hashes[1]
+
+    @cached_property
+    def prompts_sha256(self) -> str:
+        """A hash over the class names and templates the zero-shot classifier is built from."""
+        material = json.dumps([list(self.classnames), list(self.templates)]).encode()
+        return hashlib.sha256(material).hexdigest()
+
+    def _compute_hashes(self) -> str:
+        ordered, pairs = hashlib.sha256(), []
         raw = self.dataset.cast_column("image", datasets.Image(decode=False))
         for batch in raw.iter(batch_size=512):
             for image, label in zip(batch["image"], batch["label"], strict=True):
                 data = image["bytes"] or _file_bytes(image.get("path"))
-                digest.update(int(label).to_bytes(8, "little", signed=True))
-                digest.update(len(data).to_bytes(8, "little"))
-                digest.update(data)
-        return digest.hexdigest()
+                row = hashlib.sha256(int(label).to_bytes(8, "little", signed=True) + data)
+                ordered.update(row.digest())
+                pairs.append(row.digest())
+        content = hashlib.sha256(len(pairs).to_bytes(8, "little"))
+        for digest in sorted(pairs):
+            content.update(digest)
+        return f"{content.hexdigest()}:{ordered.hexdigest()}"
+
+    def describe(self) -> dict[str, Any]:
+        """What results record of the set (the hashes make it part of comparability)."""
+        return {
+            "name": self.name,
+            "rows": len(self.dataset),
+            "classes": len(self.classnames),
+            "templates": len(self.templates),
+            "source": self.source,
+            "location": self.location,
+            "sha256": self.sha256,
+            "rows_sha256": self.rows_sha256,
+            "prompts_sha256": self.prompts_sha256,
+        }
 
 
 @dataclass
@@ -203,9 +256,7 @@ class Benchmark:
             "name": self.name,
             "revision": self.revision,
             "splits": {name: split.describe() for name, split in sorted(self.splits.items())},
-            "genknow": {"name": self.genknow.name, "rows": len(self.genknow.dataset)}
-            if self.genknow
-            else None,
+            "genknow": self.genknow.describe() if self.genknow else None,
             "details": self.details,
         }
 

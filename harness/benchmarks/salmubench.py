@@ -59,7 +59,8 @@ OPTION_HELP = {
     "compromised_revision": "another revision of the Compromised model on the hub",
     "clean": "a local weights file or local-dir: folder of the Clean model",
     "clean_revision": "another revision of the Clean model on the hub",
-    "imagenet": "ImageNet-1k validation for GenKnow (ImageFolder or save_to_disk folder)",
+    "imagenet": "ImageNet-1k validation for GenKnow: an ImageFolder, save_to_disk, parquet or "
+    "CLIP_benchmark webdataset folder, or hf:ID (see `salmu-harness genknow check --help`)",
 }
 OPTIONS = tuple(OPTION_HELP)
 
@@ -69,7 +70,8 @@ def load_salmubench(options: Mapping[str, Any] | None = None) -> Benchmark:
 
     Options: ``dataset`` (snapshot folder), ``compromised`` and ``clean`` (weights file or
     ``local-dir:`` folder), ``*_revision`` (override a pinned revision) and ``imagenet`` (an
-    ImageNet-1k validation folder for GenKnow; without it GenKnow is skipped).
+    ImageNet-1k validation source for GenKnow, any form ``read_genknow`` reads; without it
+    GenKnow is skipped).
     """
     options = dict(options or {})
     unknown = sorted(set(options) - set(OPTIONS))
@@ -96,10 +98,10 @@ def load_salmubench(options: Mapping[str, Any] | None = None) -> Benchmark:
         stored,
         metadata,
         models,  # type: ignore[arg-type]
-        genknow=read_genknow(Path(imagenet)) if imagenet else None,
+        genknow=read_genknow(imagenet) if imagenet else None,
         genknow_skip_reason=None
         if imagenet
-        else ("no ImageNet-1k validation folder given (--benchmark-option imagenet=PATH)"),
+        else ("no ImageNet-1k validation set given (--benchmark-option imagenet=SOURCE)"),
         details={"dataset_repo": DATASET.repo_id, "architecture": ARCHITECTURE},
     )
 

@@ -36,6 +36,7 @@ SUBCOMMANDS = {
     "protocols": "protocols_cmd",
     "mini": "mini_cmd",
     "cache": "cache_cmd",
+    "genknow": "genknow_cmd",
     "check-method": "check_method_cmd",
     "new-plugin": "new_plugin_cmd",
 }

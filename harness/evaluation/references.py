@@ -47,7 +47,7 @@ def reference_key(
     metric: tuple[str, str],
     split_hashes: dict[str, str],
     benchmark: tuple[str, str],
-    genknow: tuple[str, int] | None,
+    genknow: tuple[Any, ...] | None,
     settings: dict[str, Any],
     harness_version: str,
     precision: str = "fp32",
@@ -66,11 +66,25 @@ def reference_key(
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def genknow_identity(benchmark: Benchmark) -> tuple[str, int] | None:
-    """The GenKnow set's name and size (what results record of it), or None without one."""
-    if benchmark.genknow is None:
+def genknow_identity(benchmark: Benchmark) -> tuple[Any, ...] | None:
+    """The GenKnow set's identity in reference cache keys, or None without one."""
+    return genknow_key(benchmark.genknow.describe() if benchmark.genknow else None)
+
+
+def genknow_key(description: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    """The cache-key identity of a recorded GenKnow set: its content, row-order and prompt
+    hashes (row order too: cached records hold per-row values); name and rows for results
+    written before the hashes were recorded."""
+    if not description:
         return None
-    return benchmark.genknow.name, len(benchmark.genknow.dataset)
+    if "sha256" in description:
+        return (
+            description["sha256"],
+            description["rows_sha256"],
+            description["prompts_sha256"],
+            description["rows"],
+        )
+    return description["name"], description["rows"]
 
 
 class ReferenceCache:

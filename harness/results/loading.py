@@ -86,11 +86,24 @@ def _basis(document: dict[str, Any]) -> dict[str, Any]:
             "bootstrap": document["evaluation"]["bootstrap"],
             "precision": document["environment"]["precision"],
         },
-        "genknow": benchmark.get("genknow"),
+        "genknow": genknow_basis(benchmark.get("genknow")),
         "references": {
             role: document["models"][role]["sha256"] for role in ("clean", "compromised")
         },
     }
+
+
+#: what makes two GenKnow sets the same: their images and labels, and the prompts built on
+#: them (not the form or folder they were read from)
+GENKNOW_IDENTITY = ("rows", "classes", "sha256", "prompts_sha256")
+
+
+def genknow_basis(description: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The GenKnow part of comparability. Results written before the set's hashes were
+    recorded have only its name and rows: their hashes are unknown and match any."""
+    if description is None:
+        return None
+    return {key: description.get(key, UNKNOWN) for key in GENKNOW_IDENTITY}
 
 
 def load_results(paths: list[Path]) -> ResultSet:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.evaluation.references import reference_key
+from harness.evaluation.references import genknow_key, reference_key
 from harness.results.no_op import no_op_problems
 from harness.storage import cache_dir
 
@@ -75,7 +75,7 @@ def _key(document: dict[str, Any], key: str, metric: dict[str, Any], role: str, 
         (key, metric["version"]),
         {s: splits[s]["sha256"] for s in metric["splits"] if s in splits},
         (benchmark["name"], benchmark["revision"]),
-        (genknow["name"], genknow["rows"]) if genknow else None,
+        genknow_key(genknow),
         _settings(document["evaluation"]),
         document["harness"]["version"],
         document["environment"]["precision"],

@@ -71,7 +71,7 @@ def test_local_paths_load_with_all_derived_splits(mini_root: Path, mini_benchmar
     )
     assert not method_retain & fragile
     assert not method_retain & set(benchmark.split("retain_joint").file_names)
-    assert benchmark.genknow is None and "imagenet=PATH" in benchmark.genknow_skip_reason
+    assert benchmark.genknow is None and "imagenet=SOURCE" in benchmark.genknow_skip_reason
 
 
 def test_genknow_from_an_imagefolder(mini_root: Path, tmp_path: Path) -> None:

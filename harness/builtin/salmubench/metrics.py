@@ -198,7 +198,7 @@ def general_knowledge(ctx: EvaluationContext) -> MetricOutcome:
     choice = ctx.protocol.section("genknow")["templates"]
     templates = list(genknow.templates) if choice == "set" else [SINGLE_GENKNOW_TEMPLATE]
     classifier = ctx.zero_shot_classifier(genknow.classnames, templates)
-    images = ctx.encode_images(genknow.dataset, genknow.name, lambda: genknow.sha256)
+    images = ctx.encode_images(genknow.dataset, genknow.name, lambda: genknow.rows_sha256)
     predicted = (images @ classifier).argmax(dim=1).numpy()
     correct = (predicted == np.array(genknow.dataset["label"])).astype(np.float64)
     return MetricOutcome(
