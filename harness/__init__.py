@@ -47,6 +47,9 @@ _LAZY = {
     "Benchmark": "harness.benchmarks.base",
     "validate_file": "harness.results.validation",
     "training": "harness.training",
+    "Reporter": "harness.reporter",
+    "ReporterSession": "harness.reporter",
+    "RunStart": "harness.reporter",
 }
 
 __all__ = [

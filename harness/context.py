@@ -148,6 +148,14 @@ class RunContext:
         """A progress bar for the method's loop (call ``.update(n)``; close it when done)."""
         return progress_bar(None, total=total, desc=desc, enabled=self.show_progress)
 
-    def step(self) -> None:
-        """Count one optimizer step (recorded in the result)."""
+    def step(self, loss: float | None = None) -> None:
+        """Count one optimizer step (recorded in the result); with its ``loss``, reporters
+        (``--report-to``) log it beside the forget passes and the samples read per split so far."""
+        from harness.reporting import report_step
+
         self.budget.optimizer_steps += 1
+        values = {"forget_passes": self.budget.forget_passes}
+        values.update({f"{split}_samples": n for split, n in sorted(self.budget.reads.items())})
+        if loss is not None:
+            values["loss"] = float(loss)
+        report_step(self.budget.optimizer_steps, values)

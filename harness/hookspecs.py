@@ -38,3 +38,8 @@ def register_benchmarks(register: Callable[..., None]) -> None:
 @hookspec
 def register_suites(register: Callable[..., None]) -> None:
     """Register metric suites by calling ``register(harness.MetricSuite(...))`` for each."""
+
+
+@hookspec
+def register_reporters(register: Callable[..., None]) -> None:
+    """Register experiment trackers by calling ``register(harness.Reporter(...))`` for each."""

@@ -34,11 +34,16 @@ from harness.protocol import (
     load_protocol_file,
     protocol_from_json,
 )
+from harness.reporter import Reporter
 from harness.versions import PLUGIN_API_VERSION, __version__
 
 ENTRY_POINT_GROUP = "salmu_harness"
 PLUGINS_ENV_VAR = "SALMU_HARNESS_PLUGINS"
-BUILTIN_PLUGINS = ("harness.builtin.salmubench", "harness.builtin.mini")
+BUILTIN_PLUGINS = (
+    "harness.builtin.salmubench",
+    "harness.builtin.mini",
+    "harness.builtin.reporters",
+)
 #: hook -> the kind of thing its register() callback takes
 HOOK_KINDS = (
     ("register_methods", "method"),
@@ -46,14 +51,16 @@ HOOK_KINDS = (
     ("register_protocols", "protocol"),
     ("register_benchmarks", "benchmark"),
     ("register_suites", "suite"),
+    ("register_reporters", "reporter"),
 )
-Kind = Literal["method", "metric", "protocol", "benchmark", "suite"]
+Kind = Literal["method", "metric", "protocol", "benchmark", "suite", "reporter"]
 _TYPES: dict[str, type] = {
     "method": Method,
     "metric": Metric,
     "protocol": EvaluationProtocol,
     "benchmark": BenchmarkLoader,
     "suite": MetricSuite,
+    "reporter": Reporter,
 }
 
 
@@ -72,6 +79,7 @@ class PluginRecord:
     protocols: list[str] = field(default_factory=list)
     benchmarks: list[str] = field(default_factory=list)
     suites: list[str] = field(default_factory=list)
+    reporters: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +94,7 @@ class PluginRecord:
             "protocols": sorted(self.protocols),
             "benchmarks": sorted(self.benchmarks),
             "suites": sorted(self.suites),
+            "reporters": sorted(self.reporters),
         }
 
 
@@ -99,6 +108,7 @@ class Registry:
     protocols: dict[str, tuple[EvaluationProtocol, PluginRecord]] = field(default_factory=dict)
     benchmarks: dict[str, tuple[BenchmarkLoader, PluginRecord]] = field(default_factory=dict)
     suites: dict[str, tuple[MetricSuite, PluginRecord]] = field(default_factory=dict)
+    reporters: dict[str, tuple[Reporter, PluginRecord]] = field(default_factory=dict)
     conflicts: dict[str, list[PluginRecord]] = field(default_factory=dict)
 
     def method(self, name: str) -> Method:
@@ -108,6 +118,14 @@ class Registry:
             return self.methods[name][0]
         self._raise_if_broken("method", name)
         raise UnknownNameError("method", name, self.methods)
+
+    def reporter(self, name: str) -> Reporter:
+        """The reporter called ``name``; a did-you-mean error when there is none."""
+        self._raise_if_conflicted("reporter", name)
+        if name in self.reporters:
+            return self.reporters[name][0]
+        self._raise_if_broken("reporter", name)
+        raise UnknownNameError("reporter", name, self.reporters)
 
     def metric(self, key: str) -> Metric:
         """The metric with this key (or name, case-insensitive)."""
@@ -176,6 +194,7 @@ class Registry:
             "protocol": self.protocols,
             "benchmark": self.benchmarks,
             "suite": self.suites,
+            "reporter": self.reporters,
         }
         return tables[kind]
 

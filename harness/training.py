@@ -96,7 +96,8 @@ class OptimizerStep:
     """Backward + (unscale) + clip + step + schedule, refusing non-finite losses.
 
     ``precision`` bf16/fp16 enables autocast in ``autocast`` (fp16 with a grad scaler);
-    fp32 runs as is. ``on_step`` is called after every successful step (e.g. to count it).
+    fp32 runs as is. ``on_step(loss)`` is called after every successful step with its loss
+    (``ctx.step``: counts it and passes it to the reporters).
     """
 
     def __init__(
@@ -106,7 +107,7 @@ class OptimizerStep:
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
         precision: str = "fp32",
         max_grad_norm: float | None = 1.0,
-        on_step: Callable[[], None] | None = None,
+        on_step: Callable[[float], None] | None = None,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -154,7 +155,7 @@ class OptimizerStep:
             self.scheduler.step()
         self.steps += 1
         if self.on_step is not None:
-            self.on_step()
+            self.on_step(value)
         return value
 
 

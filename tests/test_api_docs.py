@@ -41,6 +41,9 @@ PUBLIC_CLASSES = [
     "harness.benchmarks.base.Split",
     "harness.run.settings.RunOptions",
     "harness.run.pipeline.RunOutcome",
+    "harness.reporter.Reporter",
+    "harness.reporter.RunStart",
+    "harness.reporter.ReporterSession",
 ]
 
 #: fields plugin authors look for in the reference, by class
@@ -74,6 +77,7 @@ NAMED_FIELDS = {
         "image_cache",
         "evaluation",
         "rules",
+        "report_to",
     },
 }
 

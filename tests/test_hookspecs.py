@@ -24,6 +24,7 @@ def test_every_hook_has_a_one_line_docstring() -> None:
         "register_methods",
         "register_metrics",
         "register_protocols",
+        "register_reporters",
         "register_suites",
     ]
     for name in hooks():

@@ -74,7 +74,7 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "benchmark_option",
             multiple=True,
             metavar="KEY=VALUE",
-            help="Benchmark setting, e.g. dataset=PATH or imagenet=PATH (repeatable).",
+            help="Benchmark setting, e.g. dataset=PATH or imagenet=SOURCE (repeatable).",
         ),
         click.option(
             "--protocol",
@@ -150,6 +150,14 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "harness.training); opt-in: compiling takes time, numbers may differ in the last "
             "digits.",
         ),
+        click.option(
+            "--report-to",
+            "report_to",
+            default=None,
+            metavar="NAMES",
+            help="Experiment trackers to follow the run, comma-separated: mlflow, wandb "
+            "(`salmu-harness plugins` lists the installed reporters).",
+        ),
         click.option("--quiet", is_flag=True, help="No progress bars."),
         verbose_option,
     ]
@@ -167,6 +175,9 @@ def options_from(
     """Run options from a config file's settings overridden by the options given on the
     command line (one ``harness.run.settings.RunOptions``, whatever the source)."""
     given = {k: v for k, v in cli.items() if v not in (None, (), {})}
+    report_to = tuple(
+        n.strip() for n in (given.pop("report_to", None) or "").split(",") if n.strip()
+    )
     if given.pop("no_image_cache", None):
         given["image_cache"] = False
     if "rules" in given:
@@ -174,4 +185,5 @@ def options_from(
     if benchmark_option:
         given["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
     settings = {**config, **given}
-    return RunOptions.from_config(settings, "the config file").replace(show_progress=not quiet)
+    options = RunOptions.from_config(settings, "the config file")
+    return options.replace(show_progress=not quiet, report_to=report_to)

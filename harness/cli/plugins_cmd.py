@@ -24,7 +24,12 @@ def command(as_json: bool) -> None:
         [
             r.name,
             f"{r.distribution} {r.version}",
-            ", ".join(sorted(r.methods + r.metrics)) or "-",
+            ", ".join(
+                sorted(r.methods + r.metrics)
+                + [f"benchmark {name}" for name in sorted(r.benchmarks)]
+                + [f"reporter {name}" for name in sorted(r.reporters)]
+            )
+            or "-",
             "ok" if r.status == "ok" else f"broken: {r.error}",
         ]
         for r in records

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from harness.evaluation.context import EvaluationContext
 from harness.evaluation.settings import EvaluationSettings
 from harness.evaluation.statistics import bootstrap_ci, per_group_means
 from harness.metric import Metric, MetricOutcome, SkipMetric
+from harness.reporting import report_stage
 
 
 def evaluate_metrics(
@@ -18,6 +20,7 @@ def evaluate_metrics(
     """Each metric's record for this model: values and CIs, or why it was skipped or failed."""
     records: dict[str, dict[str, Any]] = {}
     for metric in metrics:
+        clock = time.perf_counter()
         try:
             outcome = metric.compute(context)
             records[metric.key] = outcome_record(metric, outcome, context.settings)
@@ -25,6 +28,14 @@ def evaluate_metrics(
             records[metric.key] = {"status": "skipped", "reason": skip.reason}
         except Exception as exc:  # a metric's bug is reported, not fatal to the others
             records[metric.key] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+        report_stage(
+            "metric",
+            model=context.role,
+            key=metric.key,
+            status=records[metric.key]["status"],
+            value=records[metric.key].get("value"),
+            seconds=round(time.perf_counter() - clock, 3),
+        )
     return records
 
 

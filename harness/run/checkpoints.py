@@ -18,6 +18,8 @@ from harness.benchmarks.base import Benchmark
 from harness.errors import HarnessError, ParameterError
 from harness.evaluation.evaluator import Evaluator
 from harness.plugins import Registry, load_plugins
+from harness.reporter import RunStart
+from harness.reporting import reporting
 from harness.results.document import assemble, base_document, now
 from harness.results.files import write_result
 from harness.results.layout import RunFolder, new_run_id, run_folder
@@ -95,16 +97,22 @@ def evaluate_checkpoints(
         started = now()
         run_id = options.run_id or new_run_id(f"evaluate-{Path(str(checkpoint)).name}")
         folder = run_folder(options.output_dir, run_id)
-        with run_log(folder.log):
+        start = RunStart(run_id, "evaluate", str(checkpoint), sections["config"], folder.root)
+        # a reporter that cannot start stops the whole call, as a bad option would
+        with run_log(folder.log), reporting(plan.reporters, start) as reporters:
             logger.info("evaluation %s of %s", run_id, checkpoint)
             try:
-                outcomes.append(_evaluate(checkpoint, session, folder, run_id, started))
+                outcome = _evaluate(checkpoint, session, folder, run_id, started)
             except Exception as exc:
                 if not keep_going:
                     raise
                 if not isinstance(exc, HarnessError):  # not a user's mistake: keep the trace
                     logger.error("could not evaluate %s", checkpoint, exc_info=True)
+                reporters.abandon(f"{type(exc).__name__}: {exc}")
                 outcomes.append(CheckpointFailure(str(checkpoint), exc))
+                continue
+            reporters.finish(outcome.document, outcome.result_path)
+            outcomes.append(outcome)
     return outcomes
 
 

@@ -22,6 +22,8 @@ from harness.errors import HarnessError, ParameterError
 from harness.evaluation.evaluator import Evaluator
 from harness.method import Method
 from harness.plugins import PluginRecord, Registry, load_plugins
+from harness.reporter import RunStart
+from harness.reporting import ActiveReporters, reporting
 from harness.results.document import (
     assemble,
     base_document,
@@ -78,11 +80,20 @@ def run_method(
     started, clock = now(), time.perf_counter()
     run_id = options.run_id or new_run_id(method.name)
     folder = run_folder(options.output_dir, run_id)
-    with run_log(folder.log):
+    start = RunStart(
+        run_id,
+        "run",
+        method.name,
+        options.to_config(method.name, resolved, plan.protocol),
+        folder.root,
+    )
+    with run_log(folder.log), reporting(plan.reporters, start) as reporters:
         logger.info(
             "run %s: method %s %s, parameters %s", run_id, method.name, method.version, resolved
         )
-        return _run(method, resolved, options, plan, registry, folder, run_id, started, clock)
+        return _run(
+            method, resolved, options, plan, registry, folder, run_id, started, clock, reporters
+        )
 
 
 def _run(
@@ -95,6 +106,7 @@ def _run(
     run_id: str,
     started: str,
     clock: float,
+    reporters: ActiveReporters,
 ) -> RunOutcome:
     plugin = registry.plugin_of("method", method.name)
     method_record = {
@@ -137,7 +149,8 @@ def _run(
         )
         cost["stages"] = found.pop("stages")
     except Exception as exc:
-        _write_failure(folder.result, run_id, started, sections, exc, clock, budget)
+        failed, path = _write_failure(folder.result, run_id, started, sections, exc, clock, budget)
+        reporters.finish(failed, path)
         raise
     document = assemble(
         base_document("run", run_id, started),
@@ -148,6 +161,7 @@ def _run(
     )
     result_path = write_result(folder.result, document)
     write_model_card(model_path, document)  # after the result: its numbers are the result's
+    reporters.finish(document, result_path)
     return RunOutcome(document, result_path, model_path)
 
 
@@ -310,8 +324,9 @@ def _write_failure(
     exc: BaseException,
     clock: float,
     budget: Budget,
-) -> None:
-    """Record a failed run (nothing else of it is kept: no model, no metrics)."""
+) -> tuple[dict[str, Any], Path | None]:
+    """Record a failed run (nothing else of it is kept: no model, no metrics); the document,
+    and where it was written (None if it could not be)."""
     models = {**sections["models"], "evaluated": None}
     document = assemble(
         {**base_document("run", run_id, started), "status": "failed"},
@@ -322,6 +337,7 @@ def _write_failure(
         cost=cost_section(clock, budget, 0.0, 0.0),
     )
     try:
-        write_result(path, document)
+        return document, write_result(path, document)
     except HarnessError:
         logger.exception("could not record the failed run")
+        return document, None

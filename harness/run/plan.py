@@ -6,7 +6,7 @@ bad device, precision, batch size or seed) is caught here, before anything slow 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -19,6 +19,7 @@ from harness.evaluation.settings import EvaluationSettings
 from harness.metric import Metric, MetricSuite
 from harness.plugins import Registry
 from harness.protocol import EvaluationProtocol
+from harness.reporter import Reporter
 from harness.run.devices import check_precision, resolve_device
 from harness.run.isolation import with_method_retain
 from harness.run.settings import RunOptions
@@ -40,6 +41,7 @@ class Plan:
     suite: MetricSuite | None
     rules: dict[str, float]
     suites: list[MetricSuite]
+    reporters: list[Reporter] = field(default_factory=list)
 
     def engine_options(self, options: RunOptions) -> EngineOptions:
         """How this run encodes models."""
@@ -81,6 +83,7 @@ def prepare(options: RunOptions, registry: Registry) -> Plan:
         suite=suite,
         rules=diagnosis_rules(suite, options.rules),
         suites=[s for s, _ in registry.suites.values()],
+        reporters=[registry.reporter(name) for name in options.report_to],
     )
 
 

@@ -82,6 +82,9 @@ class RunOptions:
     """The run folder's name; ``None``: ``METHOD-YYYYMMDD-HHMMSS-RANDOM``."""
     references: dict[str, dict[str, Any]] | None = None
     """Reference records computed elsewhere (a sweep's driver), by reference cache key."""
+    report_to: tuple[str, ...] = ()
+    """Reporters (experiment trackers) that follow the run (``--report-to mlflow,wandb``);
+    they never change a number, so results do not record them."""
 
     def replace(self, **changes: Any) -> RunOptions:
         """A copy with ``changes``."""
