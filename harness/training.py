@@ -96,8 +96,7 @@ class OptimizerStep:
     """Backward + (unscale) + clip + step + schedule, refusing non-finite losses.
 
     ``precision`` bf16/fp16 enables autocast in ``autocast`` (fp16 with a grad scaler);
-    fp32 runs as is. ``on_step(loss)`` is called after every successful step with its loss
-    (``ctx.step``: counts it and passes it to the reporters).
+    fp32 runs as is. ``on_step`` is called after every successful step (e.g. to count it).
     """
 
     def __init__(
@@ -107,7 +106,7 @@ class OptimizerStep:
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
         precision: str = "fp32",
         max_grad_norm: float | None = 1.0,
-        on_step: Callable[[float], None] | None = None,
+        on_step: Callable[[], None] | None = None,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -155,7 +154,7 @@ class OptimizerStep:
             self.scheduler.step()
         self.steps += 1
         if self.on_step is not None:
-            self.on_step(value)
+            self.on_step()
         return value
 
 
@@ -254,7 +253,6 @@ def train_within_budget(
         warmup_cosine(optimizer, total),
         ctx.precision,
         params["max_grad_norm"],
-        on_step=ctx.step,
     )
     forget_batches = ctx.forget.batches(batch, ctx.rng("forget-order")) if forget else None
     retain_batches = ctx.retain.batches(retain_batch, ctx.rng("retain-order")) if retain else None
@@ -272,7 +270,9 @@ def train_within_budget(
             break
         with step.autocast():
             loss = step_loss(forward_model, f, r)
-        bar.set_postfix(loss=f"{step(loss):.4f}", refresh=False)
+        value = step(loss)
+        ctx.step(value)  # counted, and passed to the reporters with its loss
+        bar.set_postfix(loss=f"{value:.4f}", refresh=False)
         bar.update(1)
     bar.close()
     return model.eval()

@@ -80,7 +80,7 @@ def _loop(forget: bool, retain: bool, retain_batch: int | None = None) -> Budget
         progress=lambda total, desc: SimpleNamespace(
             set_postfix=lambda **k: None, update=lambda n: None, close=lambda: None
         ),
-        step=lambda: None,
+        step=lambda loss=None: None,
     )
     params = {"lr": 1e-3, "weight_decay": 0.0, "batch_size": 16, "max_grad_norm": 1.0}
     training.train_within_budget(
