@@ -49,7 +49,10 @@ def with_reporter(registry, log: list, fail_on: str | None = None, name: str = "
         return Recorder(start, log, fail_on)
 
     record = PluginRecord("test", "test-dist", "1")
-    reporters = {**registry.reporters, name: (Reporter(name, "records events", open_session), record)}
+    reporters = {
+        **registry.reporters,
+        name: (Reporter(name, "records events", open_session), record),
+    }
     return dataclasses.replace(registry, reporters=reporters)
 
 
@@ -76,7 +79,9 @@ def test_a_run_reports_steps_then_stages_then_its_result(
     assert kinds[0] == "open" and kinds[-1] == "finish"
     assert log[0][1:3] == ("run", "finetune") and log[0][3] == outcome.document["run_id"]
     steps = [event for event in log if event[0] == "step"]
-    assert [s[1] for s in steps] == list(range(1, outcome.document["budget"]["optimizer_steps"] + 1))
+    assert [s[1] for s in steps] == list(
+        range(1, outcome.document["budget"]["optimizer_steps"] + 1)
+    )
     assert all(s[2]["loss"] > 0 for s in steps)
     assert steps[-1][2]["retain_samples"] == outcome.document["budget"]["samples_read"]["retain"]
     stages = [event for event in log if event[0] == "stage"]

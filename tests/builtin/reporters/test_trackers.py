@@ -52,7 +52,9 @@ def test_mlflow_holds_params_steps_metrics_and_the_result(tracked) -> None:
         assert run.info.run_name == document["run_id"] and run.info.status == "FINISHED"
         params = run.data.params
         assert params["method"] == "finetune" and float(params["parameters.lr"]) == 1e-4
-        assert float(params["budget"]) == 1.0 and params["benchmark"] == str(Path(params["benchmark"]))
+        assert float(params["budget"]) == 1.0 and params["benchmark"] == str(
+            Path(params["benchmark"])
+        )
         # one loss per optimizer step, in step order
         losses = client.get_metric_history(run.info.run_id, "train/loss")
         steps = document["budget"]["optimizer_steps"]
@@ -115,7 +117,10 @@ def test_wandb_offline_files_hold_config_steps_summary_and_the_result(tracked) -
     config = {item.key: json.loads(item.value_json) for item in run.config.update}
     assert config["method"] == "finetune" and config["parameters.lr"] == 1e-4
     history = [
-        {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in r.history.item}
+        {
+            item.key or "/".join(item.nested_key): json.loads(item.value_json)
+            for item in r.history.item
+        }
         for r in records
         if r.WhichOneof("record_type") == "history"
     ]
