@@ -47,9 +47,9 @@ _LAZY = {
     "Benchmark": "harness.benchmarks.base",
     "validate_file": "harness.results.validation",
     "training": "harness.training",
-    "Reporter": "harness.reporter",
-    "ReporterSession": "harness.reporter",
-    "RunStart": "harness.reporter",
+    "Reporter": "harness.tracking.reporter",
+    "ReporterSession": "harness.tracking.reporter",
+    "RunStart": "harness.tracking.reporter",
 }
 
 __all__ = [

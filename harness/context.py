@@ -151,7 +151,7 @@ class RunContext:
     def step(self, loss: float | None = None) -> None:
         """Count one optimizer step (recorded in the result); with its ``loss``, reporters
         (``--report-to``) log it beside the forget passes and the samples read per split so far."""
-        from harness.reporting import report_step
+        from harness.tracking.events import report_step
 
         self.budget.optimizer_steps += 1
         values = {"forget_passes": self.budget.forget_passes}

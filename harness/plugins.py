@@ -34,7 +34,7 @@ from harness.protocol import (
     load_protocol_file,
     protocol_from_json,
 )
-from harness.reporter import Reporter
+from harness.tracking.reporter import Reporter
 from harness.versions import PLUGIN_API_VERSION, __version__
 
 ENTRY_POINT_GROUP = "salmu_harness"

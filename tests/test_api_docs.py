@@ -41,9 +41,9 @@ PUBLIC_CLASSES = [
     "harness.benchmarks.base.Split",
     "harness.run.settings.RunOptions",
     "harness.run.pipeline.RunOutcome",
-    "harness.reporter.Reporter",
-    "harness.reporter.RunStart",
-    "harness.reporter.ReporterSession",
+    "harness.tracking.reporter.Reporter",
+    "harness.tracking.reporter.RunStart",
+    "harness.tracking.reporter.ReporterSession",
 ]
 
 #: fields plugin authors look for in the reference, by class

@@ -129,6 +129,7 @@ def test_installed_plugin_is_listed_run_and_uninstalled(
         after = json.loads(cli("plugins", "--json", plugins="salmu-throwaway").stdout)
         assert sorted(p["name"] for p in after) == [
             "harness.builtin.mini",
+            "harness.builtin.reporters",
             "harness.builtin.salmubench",
         ]
     finally:

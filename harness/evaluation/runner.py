@@ -11,7 +11,7 @@ from harness.evaluation.context import EvaluationContext
 from harness.evaluation.settings import EvaluationSettings
 from harness.evaluation.statistics import bootstrap_ci, per_group_means
 from harness.metric import Metric, MetricOutcome, SkipMetric
-from harness.reporting import report_stage
+from harness.tracking.events import report_stage
 
 
 def evaluate_metrics(

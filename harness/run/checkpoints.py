@@ -18,8 +18,6 @@ from harness.benchmarks.base import Benchmark
 from harness.errors import HarnessError, ParameterError
 from harness.evaluation.evaluator import Evaluator
 from harness.plugins import Registry, load_plugins
-from harness.reporter import RunStart
-from harness.reporting import reporting
 from harness.results.document import assemble, base_document, now
 from harness.results.files import write_result
 from harness.results.layout import RunFolder, new_run_id, run_folder
@@ -36,6 +34,8 @@ from harness.run.pipeline import (
 from harness.run.plan import Plan, load_for, prepare
 from harness.run.records import architecture_of, cost_section
 from harness.run.settings import RunOptions
+from harness.tracking.events import reporting
+from harness.tracking.reporter import RunStart
 
 logger = logging.getLogger("salmu_harness")
 

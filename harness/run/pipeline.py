@@ -22,8 +22,6 @@ from harness.errors import HarnessError, ParameterError
 from harness.evaluation.evaluator import Evaluator
 from harness.method import Method
 from harness.plugins import PluginRecord, Registry, load_plugins
-from harness.reporter import RunStart
-from harness.reporting import ActiveReporters, reporting
 from harness.results.document import (
     assemble,
     base_document,
@@ -45,6 +43,8 @@ from harness.run.models import LoadedModel, load_clip, save_local_dir
 from harness.run.plan import Plan, diagnosis_of, load_for, prepare
 from harness.run.records import cost_section, model_record, reference_hashes
 from harness.run.settings import RunOptions
+from harness.tracking.events import ActiveReporters, reporting
+from harness.tracking.reporter import RunStart
 
 logger = logging.getLogger("salmu_harness")
 

@@ -19,11 +19,11 @@ from harness.evaluation.settings import EvaluationSettings
 from harness.metric import Metric, MetricSuite
 from harness.plugins import Registry
 from harness.protocol import EvaluationProtocol
-from harness.reporter import Reporter
 from harness.run.devices import check_precision, resolve_device
 from harness.run.isolation import with_method_retain
 from harness.run.settings import RunOptions
 from harness.storage import writable_folder
+from harness.tracking.reporter import Reporter
 
 #: seeds a protocol may draw from (``RandomState`` takes 32 bits; spread draws add up to 1000)
 MAX_EVALUATION_SEED = 2**32 - 1001

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from harness.errors import HarnessError
 from harness.hookspecs import hookimpl
-from harness.reporter import Reporter, ReporterSession, RunStart
+from harness.tracking.reporter import Reporter, ReporterSession, RunStart
 
 
 def missing_library(module: str, product: str, extra: str) -> HarnessError:

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.builtin.reporters.values import flatten, result_metrics
 from harness.errors import HarnessError
-from harness.reporter import ReporterSession, RunStart
+from harness.tracking.reporter import ReporterSession, RunStart
 
 PROJECT = "salmu-harness"
 

@@ -146,7 +146,7 @@ def test_a_missing_tracker_library_names_the_extra(monkeypatch) -> None:
     import builtins
 
     from harness.builtin.reporters import MLFLOW
-    from harness.reporter import RunStart
+    from harness.tracking.reporter import RunStart
 
     real_import = builtins.__import__
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.reporter import Reporter, ReporterSession, RunStart
+from harness.tracking.reporter import Reporter, ReporterSession, RunStart
 
 logger = logging.getLogger("salmu_harness")
 _ACTIVE: contextvars.ContextVar[list[tuple[str, ReporterSession]] | None] = contextvars.ContextVar(

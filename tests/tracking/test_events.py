@@ -11,10 +11,10 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.plugins import PluginRecord
-from harness.reporter import Reporter, ReporterSession, RunStart
 from harness.run.checkpoints import CheckpointFailure, evaluate_checkpoints
 from harness.run.pipeline import run_method
 from harness.run.settings import RunOptions
+from harness.tracking.reporter import Reporter, ReporterSession, RunStart
 
 PARAMETERS = {"lr": 1e-4, "batch_size": 16}
 
