@@ -162,12 +162,14 @@ class GenKnowSet:
     """The form it was read from (``imagefolder``, ``parquet``, ``webdataset``, ``hub``, ...)."""
     location: str = ""
     """Where it was read from: a path, or ``hf:ID@REVISION:SPLIT``."""
+    fingerprint: str | None = None
+    """What its hashes are remembered by (default: the dataset's ``datasets`` fingerprint)."""
 
     @cached_property
     def _hashes(self) -> tuple[str, str]:
         from harness.benchmarks.content_hash import remembered_hash
 
-        fingerprint = getattr(self.dataset, "_fingerprint", None)
+        fingerprint = self.fingerprint or getattr(self.dataset, "_fingerprint", None)
         joined = remembered_hash(
             f"genknow:{fingerprint}" if fingerprint else None, self._compute_hashes
         )

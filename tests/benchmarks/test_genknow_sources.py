@@ -264,3 +264,25 @@ def test_offline_hub_source_fails_with_one_message(tmp_path: Path, monkeypatch) 
     result = CliRunner().invoke(main, ["genknow", "check", "hf:ILSVRC/imagenet-1k"])
     assert result.exit_code == 2
     assert "cannot be reached" in result.output and "Traceback" not in result.output
+
+
+def test_an_imagenet_sized_webdataset_reads_despite_repeated_class_names(
+    images, tmp_path: Path
+) -> None:
+    """open_clip's ImageNet names repeat "crane" and "maillot"; a ClassLabel would refuse them."""
+    from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
+
+    root = write_webdataset(tmp_path / "wds", images)
+    (root / "classnames.txt").write_text("\n".join(IMAGENET_CLASSNAMES) + "\n")
+    genknow = read_genknow(root)
+    assert genknow.classnames == tuple(IMAGENET_CLASSNAMES) and len(genknow.templates) == 80
+    assert sorted(set(genknow.dataset["label"])) == [0, 1, 2]
+
+
+def test_an_imagenet_root_with_split_folders_points_at_its_val_folder(tmp_path: Path) -> None:
+    for split in ("train", "val"):
+        (tmp_path / split / "n01440764").mkdir(parents=True)
+        Image.new("RGB", (2, 2)).save(tmp_path / split / "n01440764" / "a.png")
+    with pytest.raises(BenchmarkError, match="holds split folders") as info:
+        read_genknow(tmp_path)
+    assert info.value.hint == f"point at the validation split itself, e.g. {tmp_path / 'val'}"

@@ -79,9 +79,9 @@ def read_webdataset(path: Path) -> GenKnowSet:
         else None
     )
     classnames, chosen = resolve_prompts(names, templates, len(names), str(path))
-    features = datasets.Features(
-        {"image": datasets.Image(), "label": datasets.ClassLabel(names=list(classnames))}
-    )
+    # plain integer labels: open_clip's ImageNet names repeat two ("crane", "maillot"), which
+    # a ClassLabel refuses; the names travel with the GenKnowSet instead
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.Value("int64")})
     stamps = [(str(s.resolve()), s.stat().st_size, s.stat().st_mtime_ns) for s in shards]
     try:
         dataset = datasets.Dataset.from_generator(
