@@ -17,6 +17,16 @@ if TYPE_CHECKING:
     from harness.context import RunContext
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def check_name(kind: str, name: str) -> None:
+    """Refuse a name users could not type (``salmu-harness run NAME``, ``--report-to NAME``)."""
+    if not NAME_PATTERN.match(name):
+        raise PluginError(
+            f"{kind} name {name!r} is invalid",
+            "use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+
 EMPTY_PARAMETERS: Mapping[str, Any] = {"type": "object", "properties": {}}
 
 
@@ -45,11 +55,7 @@ class Method:
     (``salmu-harness plugins`` lists it as broken, naming both versions)."""
 
     def __post_init__(self) -> None:
-        if not NAME_PATTERN.match(self.name):
-            raise PluginError(
-                f"method name {self.name!r} is invalid",
-                "use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
-            )
+        check_name("method", self.name)
         if not callable(self.unlearn):
             raise PluginError(f"method {self.name!r}: unlearn must be callable")
         try:

@@ -113,19 +113,19 @@ class Registry:
 
     def method(self, name: str) -> Method:
         """The method called ``name``; a clear error when it is unknown, broken or ambiguous."""
-        self._raise_if_conflicted("method", name)
-        if name in self.methods:
-            return self.methods[name][0]
-        self._raise_if_broken("method", name)
-        raise UnknownNameError("method", name, self.methods)
+        return cast(Method, self._named("method", name))
 
     def reporter(self, name: str) -> Reporter:
-        """The reporter called ``name``; a did-you-mean error when there is none."""
-        self._raise_if_conflicted("reporter", name)
-        if name in self.reporters:
-            return self.reporters[name][0]
-        self._raise_if_broken("reporter", name)
-        raise UnknownNameError("reporter", name, self.reporters)
+        """The reporter called ``name``; a clear error when it is unknown, broken or ambiguous."""
+        return cast(Reporter, self._named("reporter", name))
+
+    def _named(self, kind: Kind, name: str) -> Any:
+        self._raise_if_conflicted(kind, name)
+        table = self._table(kind)
+        if name in table:
+            return table[name][0]
+        self._raise_if_broken(kind, name)
+        raise UnknownNameError(kind, name, table)
 
     def metric(self, key: str) -> Metric:
         """The metric with this key (or name, case-insensitive)."""

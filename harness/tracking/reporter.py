@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import PluginError
-from harness.method import NAME_PATTERN
+from harness.method import check_name
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,6 @@ class Reporter:
     """The plugin API versions this reporter supports, as a version range."""
 
     def __post_init__(self) -> None:
-        if not NAME_PATTERN.match(self.name):
-            raise PluginError(
-                f"reporter name {self.name!r} is invalid",
-                "use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
-            )
+        check_name("reporter", self.name)
         if not callable(self.open):
             raise PluginError(f"reporter {self.name!r}: open must be callable")

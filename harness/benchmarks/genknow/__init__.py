@@ -25,8 +25,16 @@ def read_genknow(source: str | Path) -> GenKnowSet:
     """The zero-shot set at ``source``: a folder in one of ``FORMS``, or ``hf:ID``."""
     text = str(source)
     if text.startswith(HUB_PREFIX):
-        with quiet_datasets():
-            return read_hub_dataset(text)
+        try:
+            with quiet_datasets():
+                return read_hub_dataset(text)
+        except BenchmarkError:
+            raise
+        except Exception as exc:  # e.g. a hub dataset without image and label columns
+            raise BenchmarkError(
+                f"cannot read the hub dataset {text}: {type(exc).__name__}: {exc}",
+                "check `salmu-harness genknow check --help` for what a GenKnow set needs",
+            ) from exc
     path = Path(text).expanduser()
     if not path.is_dir():
         hint = "give a folder in one of the forms `salmu-harness genknow check --help` lists"
