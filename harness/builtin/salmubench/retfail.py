@@ -7,7 +7,9 @@ import torch
 
 from harness.builtin.salmubench.gallery import draw_gallery, spread_forget_rows
 from harness.builtin.salmubench.retrieval import (
-    gallery_ranks,
+    distractor_counts,
+    pair_scores,
+    ranks_from,
     reciprocal_rank_and_hit,
     text_codes,
 )
@@ -27,16 +29,24 @@ def retrieval_failure(ctx: EvaluationContext) -> MetricOutcome:
     retain_text = ctx.encode_texts(retain_texts)
     true_codes, forget_codes, retain_codes = text_codes(emb.texts, forget.texts, retain_texts)
 
-    def ranks_in(forget_rows: np.ndarray) -> np.ndarray:
-        return gallery_ranks(
+    true = pair_scores(emb.image, emb.text)
+
+    def counts(distractors: torch.Tensor, codes: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return distractor_counts(
             emb.image,
-            emb.text,
-            torch.cat([emb.text[forget_rows], retain_text]),
+            true,
+            distractors,
             true_codes,
-            np.concatenate([forget_codes[forget_rows], retain_codes]),
+            codes,
             identical=choices["identical_distractors"],
             ties=choices["ties"],
         )
+
+    retain_counts = counts(retain_text, retain_codes)  # every gallery's retain half
+
+    def ranks_in(forget_rows: np.ndarray) -> np.ndarray:
+        forget_counts = counts(emb.text[forget_rows], forget_codes[forget_rows])
+        return ranks_from(choices["ties"], forget_counts, retain_counts)
 
     ranks = ranks_in(gallery.forget_rows)
     rr, hit = reciprocal_rank_and_hit(ranks)

@@ -38,8 +38,42 @@ def gallery_ranks(
     left out of row i's gallery (``exclude``). ``ties``: a distractor scoring exactly the true
     caption's similarity costs 0 (``strict``), half (``half``) or one (``pessimistic``) place.
     """
-    weight = TIE_WEIGHTS[ties]
-    ranks = np.empty(len(image), dtype=np.float64)
+    true = pair_scores(image, true_text, chunk)
+    counts = distractor_counts(
+        image, true, distractors, true_codes, distractor_codes, identical, ties, chunk
+    )
+    return ranks_from(ties, counts)
+
+
+def pair_scores(image: torch.Tensor, true_text: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """[N, 1]: each image's similarity with its own caption."""
+    return torch.cat(
+        [
+            (image[i : i + chunk] * true_text[i : i + chunk]).sum(dim=1, keepdim=True)
+            for i in range(0, len(image), chunk)
+        ]
+    )
+
+
+def distractor_counts(
+    image: torch.Tensor,
+    true: torch.Tensor,
+    distractors: torch.Tensor,
+    true_codes: np.ndarray | None = None,
+    distractor_codes: np.ndarray | None = None,
+    identical: str = "keep",
+    ties: str = "strict",
+    chunk: int = 4096,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: how many of ``distractors`` score above its caption (``true``, from
+    ``pair_scores``) and how many tie with it, by the rules of ``gallery_ranks``.
+
+    Counts add up over disjoint blocks of a gallery, so a block that several galleries share
+    (RetFail's retain distractors) is counted once.
+    """
+    weighted = TIE_WEIGHTS[ties] != 0.0
+    greater = torch.zeros(len(image), dtype=torch.long)
+    equal = torch.zeros(len(image), dtype=torch.long)
     rows, cols = (
         same_text_pairs(np.asarray(true_codes), np.asarray(distractor_codes))
         if true_codes is not None and distractor_codes is not None
@@ -47,23 +81,29 @@ def gallery_ranks(
     )
     for start in range(0, len(image), chunk):
         stop = start + chunk
-        imgs = image[start:stop]
-        true = (imgs * true_text[start:stop]).sum(dim=1, keepdim=True)
-        scores = imgs @ distractors.T
-        greater = (scores > true).sum(1)
-        equal = (scores == true).sum(1) if weight else torch.zeros_like(greater)
+        own = true[start:stop]
+        scores = image[start:stop] @ distractors.T
+        greater[start:stop] = (scores > own).sum(1)
+        if weighted:
+            equal[start:stop] = (scores == own).sum(1)
         # distractors with row i's own text: never above it; a tie ("keep") or absent
         lo, hi = np.searchsorted(rows, [start, stop])
         if hi > lo:
             local = torch.from_numpy(rows[lo:hi] - start)
             paired = scores[local, torch.from_numpy(cols[lo:hi])]
-            greater.index_add_(0, local, -(paired > true[local, 0]).long())
-            if weight:
-                tied = (paired == true[local, 0]).long()
+            greater[start:stop].index_add_(0, local, -(paired > own[local, 0]).long())
+            if weighted:
+                tied = (paired == own[local, 0]).long()
                 change = (1 - tied) if identical == "keep" else -tied
-                equal.index_add_(0, local, change)
-        ranks[start:stop] = (1 + greater + weight * equal).numpy()
-    return ranks
+                equal[start:stop].index_add_(0, local, change)
+    return greater, equal
+
+
+def ranks_from(ties: str, *counts: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
+    """Ranks from the ``distractor_counts`` of a gallery's blocks."""
+    greater = torch.stack([g for g, _ in counts]).sum(0)
+    equal = torch.stack([e for _, e in counts]).sum(0)
+    return (1 + greater + TIE_WEIGHTS[ties] * equal).numpy().astype(np.float64)
 
 
 def same_text_pairs(

@@ -7,7 +7,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.builtin.salmubench.retrieval import gallery_ranks, reciprocal_rank_and_hit, text_codes
+from harness.builtin.salmubench.retrieval import (
+    distractor_counts,
+    gallery_ranks,
+    pair_scores,
+    ranks_from,
+    reciprocal_rank_and_hit,
+    text_codes,
+)
 
 
 def unit(rows: list[list[float]]) -> torch.Tensor:
@@ -113,3 +120,25 @@ def test_ranks_equal_a_row_by_row_count_with_repeated_texts(ties: str, identical
             elif score == true:
                 expected += weight
         assert ranks[i] == pytest.approx(expected), i
+
+
+@pytest.mark.parametrize("ties", ["strict", "half", "pessimistic"])
+@pytest.mark.parametrize("identical", ["keep", "exclude"])
+def test_counts_of_a_gallerys_blocks_add_up_to_its_ranks(ties: str, identical: str) -> None:
+    """RetFail counts the retain half once for all its galleries: blocks must add up exactly."""
+    generator = torch.Generator().manual_seed(5)
+    image = F.normalize(torch.randn(40, 8, generator=generator), dim=1)
+    text = F.normalize(torch.randn(40, 8, generator=generator), dim=1)
+    true_codes = torch.randint(0, 10, (40,), generator=generator).numpy()
+    rows = torch.randint(0, 40, (24,), generator=generator).numpy()
+    distractors, codes = text[rows].clone(), true_codes[rows].copy()
+    distractors[::4] = image[:6]  # ties and wins beside the same-text distractors
+    codes[::4] = 100
+    whole = gallery_ranks(image, text, distractors, true_codes, codes, identical, ties, chunk=9)
+    true = pair_scores(image, text, chunk=9)
+    blocks = [
+        distractor_counts(image, true, distractors[a:b], true_codes, codes[a:b], identical, ties, 9)
+        for a, b in ((0, 7), (7, 24))
+    ]
+    assert np.array_equal(ranks_from(ties, *blocks), whole)
+    assert whole.max() > 1.0
