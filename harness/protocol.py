@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from harness.errors import ParameterError
-from harness.storage import PROTOCOL_SCHEMA, load_schema
+from harness.storage import PROTOCOL_SCHEMA, first_schema_error
 
 #: the protocol runs use unless told otherwise
 DEFAULT_PROTOCOL = "official"
@@ -81,12 +79,11 @@ class EvaluationProtocol:
 
 def protocol_from_json(data: Any, source: str = "protocol") -> EvaluationProtocol:
     """A protocol from its JSON document, validated against the protocol schema."""
-    validator = jsonschema.Draft202012Validator(load_schema(PROTOCOL_SCHEMA))
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        where = ".".join(str(p) for p in errors[0].absolute_path) or "the top level"
+    error = first_schema_error(PROTOCOL_SCHEMA, data)
+    if error is not None:
+        where = ".".join(str(p) for p in error[0]) or "the top level"
         raise ParameterError(
-            f"{source} is not a valid evaluation protocol: at {where}: {errors[0].message}",
+            f"{source} is not a valid evaluation protocol: at {where}: {error[1]}",
             "see schemas/protocol.schema.json; `salmu-harness protocols --json` prints the "
             "built-in ones as examples",
         )

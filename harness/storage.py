@@ -138,6 +138,18 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(resources.files("harness.schemas").joinpath(name).read_text("utf-8"))
 
 
+def first_schema_error(name: str, document: Any) -> tuple[list[str | int], str] | None:
+    """Where ``document`` first breaks the schema file ``name`` (the path into the document
+    and the validator's message), or None when it is valid."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema(name))
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    return list(errors[0].absolute_path), errors[0].message
+
+
 FLOAT_1_2 = re.compile(
     r"""^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)
     |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?

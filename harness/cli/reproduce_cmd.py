@@ -63,7 +63,7 @@ def command(
     from harness.reproduce.spec import load_reproduction, sweep_for
     from harness.reproduce.table import docs_block, render_markdown, reproduction_table
     from harness.storage import write_json_atomic, write_text_atomic
-    from harness.sweeps.planning import plan_text
+    from harness.sweeps.planning import plan_for
     from harness.sweeps.spec import expand_trials
 
     overrides = _rules(rules)
@@ -71,14 +71,13 @@ def command(
     sweep = sweep_for(reproduction, scale)
     trials = expand_trials(sweep, load_plugins())
     root = output or Path("salmu-sweeps") / sweep.name
-    planned = plan_text(sweep, trials, root, max_concurrent)
+    planned = plan_for(sweep, trials, root, max_concurrent)
     if plan:
-        click.echo(planned)
+        click.echo(planned.text())
         return
-    lines = planned.splitlines()
-    click.echo(f"{reproduction.data.get('title', name)}, scale {scale}: {lines[1]}")
-    click.echo(lines[-2])
-    click.echo(_estimate(lines[-1], reproduction.scale(scale), len(trials)))
+    click.echo(f"{reproduction.data.get('title', name)}, scale {scale}: {planned.size}")
+    click.echo(planned.status)
+    click.echo(_estimate(planned.estimate, planned.timed, reproduction.scale(scale), len(trials)))
     from harness.sweeps.ray_runner import run_sweep
 
     try:
@@ -116,9 +115,9 @@ def command(
         raise SystemExit(1)
 
 
-def _estimate(line: str, scale: dict, trials: int) -> str:
+def _estimate(line: str, timed: bool, scale: dict, trials: int) -> str:
     """The sweep's own estimate, or, before any trial finished, the scale's measured pace."""
-    if "needs a finished trial" not in line or "seconds_per_trial" not in scale:
+    if timed or "seconds_per_trial" not in scale:
         return line
     minutes = scale["seconds_per_trial"] * trials / 60
     return (

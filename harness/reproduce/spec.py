@@ -15,10 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from harness.errors import ParameterError, UnknownNameError
-from harness.storage import load_schema, read_mapping_file
+from harness.storage import first_schema_error, read_mapping_file
 from harness.sweeps.spec import Sweep
 
 SCHEMA = "reproduction.schema.json"
@@ -57,12 +55,11 @@ def load_reproduction(spec: str) -> Reproduction:
         where = f"reproduction file {spec}"
     else:
         raise UnknownNameError("reproduction", spec, BUILTIN)
-    validator = jsonschema.Draft202012Validator(load_schema(SCHEMA))
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        path = "/".join(str(p) for p in errors[0].absolute_path) or "the top level"
+    error = first_schema_error(SCHEMA, data)
+    if error is not None:
+        path = "/".join(str(p) for p in error[0]) or "the top level"
         raise ParameterError(
-            f"{where} is invalid at {path}: {errors[0].message}",
+            f"{where} is invalid at {path}: {error[1]}",
             "see docs/reproducing.md and schemas/reproduction.schema.json",
         )
     return Reproduction(data["name"], data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from tabulate import tabulate
@@ -14,8 +15,34 @@ from harness.sweeps import state
 from harness.sweeps.spec import Sweep, Trial
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a sweep will do: its size, each trial's status, and the work left."""
+
+    size: str
+    """One line: methods, settings, budgets, seeds, trials and resources per trial."""
+    table: str
+    """Settings x budgets, with each seed's status."""
+    status: str
+    """One line: trials done, failed and pending."""
+    estimate: str
+    """One line: the work left and, once a trial has finished, its time."""
+    timed: bool
+    """Whether ``estimate`` holds a time (a finished trial measured the pace)."""
+    header: str = ""
+
+    def text(self) -> str:
+        """The plan as ``sweep --plan`` prints it."""
+        return "\n".join([self.header, self.size, "", self.table, "", self.status, self.estimate])
+
+
 def plan_text(sweep: Sweep, trials: list[Trial], root: Path, concurrency: int | None) -> str:
     """A table of settings x budgets with each seed's status, and the work left."""
+    return plan_for(sweep, trials, root, concurrency).text()
+
+
+def plan_for(sweep: Sweep, trials: list[Trial], root: Path, concurrency: int | None) -> Plan:
+    """The ``Plan`` of ``trials`` given what ``root`` already holds."""
     statuses = state.statuses(root, trials)
     rows: dict[tuple[str, str, float], list[str]] = defaultdict(list)
     for trial in trials:
@@ -29,19 +56,19 @@ def plan_text(sweep: Sweep, trials: list[Trial], root: Path, concurrency: int | 
     ]
     counts = {s: sum(v == s for v in statuses.values()) for s in ("done", "failed", "pending")}
     todo = [t for t in trials if statuses[t.key] != "done"]
-    lines = [
-        f"sweep {sweep.name!r} on {sweep.benchmark} {sweep.benchmark_options or ''}".rstrip(),
-        f"{len(sweep.methods)} methods, {len({t.setting for t in trials})} settings, "
+    estimate, timed = _estimate(todo, trials, statuses, root, concurrency)
+    return Plan(
+        header=f"sweep {sweep.name!r} on {sweep.benchmark} "
+        f"{sweep.benchmark_options or ''}".rstrip(),
+        size=f"{len(sweep.methods)} methods, {len({t.setting for t in trials})} settings, "
         f"{len(sweep.budgets)} budgets, {len(sweep.seeds)} seeds: {len(trials)} trials; "
         f"each trial uses {sweep.resources['cpus']:g} CPUs and {sweep.resources['gpus']:g} GPUs",
-        "",
-        tabulate(table, ["method", "parameters", "budget", "seed:status"]),
-        "",
-        f"{counts['done']} done, {counts['failed']} failed (run again), "
+        table=tabulate(table, ["method", "parameters", "budget", "seed:status"]),
+        status=f"{counts['done']} done, {counts['failed']} failed (run again), "
         f"{counts['pending']} pending: {len(todo)} trials to run",
-        _estimate(todo, trials, statuses, root, concurrency),
-    ]
-    return "\n".join(lines)
+        estimate=estimate,
+        timed=timed,
+    )
 
 
 def _estimate(
@@ -50,16 +77,16 @@ def _estimate(
     statuses: Mapping[str, str],
     root: Path,
     concurrency: int | None,
-) -> str:
+) -> tuple[str, bool]:
     units = sum(t.budget for t in todo)
     finished = [t for t in trials if statuses[t.key] == "done"]
     if not todo:
-        return "nothing to run"
+        return "nothing to run", True
     if not finished:
         return (
             f"work: {units:g} budget units of training (1 unit = one pass over the forget "
             "split) plus one evaluation per trial; the time estimate needs a finished trial"
-        )
+        ), False
     documents = [state.load_result(root, t) for t in finished]
     per_unit = statistics.fmean(
         d["cost"]["wall_seconds"] / d["budget"]["multiple"] for d in documents
@@ -71,4 +98,4 @@ def _estimate(
         f"work: {units:g} budget units ({units * samples:,.0f} training samples) plus "
         f"{len(todo)} evaluations; about {seconds / 60:.1f} min at the finished trials' "
         f"{per_unit:.0f} s per budget unit, {pace}"
-    )
+    ), True

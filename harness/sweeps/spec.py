@@ -16,12 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from harness.errors import ParameterError
 from harness.plugins import Registry
 from harness.run.budget import RULE as BUDGET_RULE
-from harness.storage import load_schema, read_mapping_file
+from harness.storage import first_schema_error, read_mapping_file
 
 SWEEP_SCHEMA = "sweep.schema.json"
 
@@ -84,14 +82,11 @@ def load_sweep(path: Path) -> Sweep:
     """The sweep in ``path`` (JSON, or YAML with PyYAML), validated, with defaults applied."""
     path = Path(path)
     data = read_mapping_file(path, "sweep file")
-    validator = jsonschema.Draft202012Validator(load_schema(SWEEP_SCHEMA))
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        where = "".join(
-            f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in errors[0].absolute_path
-        )
+    error = first_schema_error(SWEEP_SCHEMA, data)
+    if error is not None:
+        where = "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error[0])
         raise ParameterError(
-            f"sweep file {path} is invalid at {where or 'the top level'}: {errors[0].message}",
+            f"sweep file {path} is invalid at {where or 'the top level'}: {error[1]}",
             "see docs/sweeps.md and schemas/sweep.schema.json",
         )
     sweep = Sweep(methods=data["methods"])
