@@ -19,6 +19,8 @@ from harness.sweeps.spec import Sweep, Trial
 class Plan:
     """What a sweep will do: its size, each trial's status, and the work left."""
 
+    header: str
+    """One line: the sweep's name, benchmark and benchmark options."""
     size: str
     """One line: methods, settings, budgets, seeds, trials and resources per trial."""
     table: str
@@ -29,7 +31,6 @@ class Plan:
     """One line: the work left and, once a trial has finished, its time."""
     timed: bool
     """Whether ``estimate`` holds a time (a finished trial measured the pace)."""
-    header: str = ""
 
     def text(self) -> str:
         """The plan as ``sweep --plan`` prints it."""

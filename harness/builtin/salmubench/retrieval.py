@@ -19,32 +19,6 @@ def text_codes(*texts: Sequence[str]) -> list[np.ndarray]:
     ]
 
 
-def gallery_ranks(
-    image: torch.Tensor,
-    true_text: torch.Tensor,
-    distractors: torch.Tensor,
-    true_codes: np.ndarray | None = None,
-    distractor_codes: np.ndarray | None = None,
-    identical: str = "keep",
-    ties: str = "strict",
-    chunk: int = 4096,
-) -> np.ndarray:
-    """The rank (1 = best) of each image's true caption among itself and the distractors.
-
-    ``image`` and ``true_text`` are [N, D] normalised embeddings (row i is a pair), ``distractors``
-    is [M, D]. With text codes (``text_codes``), a distractor whose text equals row i's
-    caption is, by ``identical``, kept as an exact tie (``keep``: the same text has the same
-    embedding, so it never scores higher, whatever the float rounding of the two products) or
-    left out of row i's gallery (``exclude``). ``ties``: a distractor scoring exactly the true
-    caption's similarity costs 0 (``strict``), half (``half``) or one (``pessimistic``) place.
-    """
-    true = pair_scores(image, true_text, chunk)
-    counts = distractor_counts(
-        image, true, distractors, true_codes, distractor_codes, identical, ties, chunk
-    )
-    return ranks_from(ties, counts)
-
-
 def pair_scores(image: torch.Tensor, true_text: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     """[N, 1]: each image's similarity with its own caption."""
     return torch.cat(
@@ -66,7 +40,14 @@ def distractor_counts(
     chunk: int = 4096,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image: how many of ``distractors`` score above its caption (``true``, from
-    ``pair_scores``) and how many tie with it, by the rules of ``gallery_ranks``.
+    ``pair_scores``) and how many tie with it; ``ranks_from`` turns them into ranks.
+
+    ``image`` is [N, D] normalised embeddings, ``true`` [N, 1], ``distractors`` [M, D]. With text
+    codes (``text_codes``), a distractor whose text equals row i's caption is, by
+    ``identical``, kept as an exact tie (``keep``: the same text has the same embedding, so it
+    never scores higher, whatever the float rounding of the two products) or left out of row
+    i's gallery (``exclude``). ``ties``: a distractor scoring exactly the true caption's
+    similarity costs 0 (``strict``), half (``half``) or one (``pessimistic``) place.
 
     Counts add up over disjoint blocks of a gallery, so a block that several galleries share
     (RetFail's retain distractors) is counted once.
@@ -100,7 +81,8 @@ def distractor_counts(
 
 
 def ranks_from(ties: str, *counts: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
-    """Ranks from the ``distractor_counts`` of a gallery's blocks."""
+    """The rank (1 = best) of each image's true caption, from the ``distractor_counts`` of
+    its gallery's blocks."""
     greater = torch.stack([g for g, _ in counts]).sum(0)
     equal = torch.stack([e for _, e in counts]).sum(0)
     return (1 + greater + TIE_WEIGHTS[ties] * equal).numpy().astype(np.float64)

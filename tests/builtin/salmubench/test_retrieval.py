@@ -9,12 +9,27 @@ import torch.nn.functional as F
 
 from harness.builtin.salmubench.retrieval import (
     distractor_counts,
-    gallery_ranks,
     pair_scores,
     ranks_from,
     reciprocal_rank_and_hit,
     text_codes,
 )
+
+
+def gallery_ranks(
+    image: torch.Tensor,
+    true_text: torch.Tensor,
+    distractors: torch.Tensor,
+    true_codes: np.ndarray | None = None,
+    codes: np.ndarray | None = None,
+    identical: str = "keep",
+    ties: str = "strict",
+    chunk: int = 4096,
+) -> np.ndarray:
+    """Ranks in one gallery of ``distractors``, composed as RetFail composes them."""
+    true = pair_scores(image, true_text, chunk)
+    counts = distractor_counts(image, true, distractors, true_codes, codes, identical, ties, chunk)
+    return ranks_from(ties, counts)
 
 
 def unit(rows: list[list[float]]) -> torch.Tensor:
