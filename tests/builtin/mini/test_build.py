@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import pytest
+from safetensors.torch import load_file
 
 from harness.benchmarks.local import MANIFEST, load_local_benchmark
 from harness.builtin.mini.build import build_mini, ensure_mini
@@ -48,6 +50,14 @@ def test_manifest_records_the_build(mini_root: Path, mini_benchmark) -> None:
     losses = details["training"]["losses"]
     assert losses["compromised"]["last_loss"] < losses["compromised"]["first_loss"]
     assert load_local_benchmark(mini_root).revision == manifest["revision"]
+
+
+def test_both_models_keep_the_fixed_temperature_of_100(mini_root: Path) -> None:
+    manifest = json.loads((mini_root / MANIFEST).read_text())
+    assert manifest["details"]["training"]["recipe"]["temperature"] == 100.0
+    for role in ("clean", "compromised"):
+        weights = load_file(mini_root / "models" / role / "open_clip_model.safetensors")
+        assert math.exp(weights["logit_scale"].item()) == pytest.approx(100.0, rel=1e-5)
 
 
 def test_bad_options_are_refused() -> None:
