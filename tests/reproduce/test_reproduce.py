@@ -47,7 +47,8 @@ def test_the_default_grid_spans_1e_6_to_1e_4_with_two_seeds_at_5x(baselines_regi
     assert sweep.budgets == [5.0] and sweep.seeds == [0, 1]
     for space in sweep.methods.values():
         grid = space["parameters"]["lr"]["grid"]
-        assert min(grid) == 1e-6 and max(grid) == 1e-4 and len(grid) == 5
+        assert min(grid) == 1e-6 and max(grid) == 1e-4 and len(grid) == 6
+        assert 1.78e-5 in grid  # the half step where forgetting sets in
     assert sweep.methods["neggrad"]["parameters"]["retain_weight"] == {"grid": [0.0, 0.95]}
     assert sweep.methods["delete"]["parameters"]["form"] == {"grid": ["paper", "fork"]}
     test = sweep_for(load_reproduction("paper"), "test")
