@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import open_clip
@@ -114,7 +114,7 @@ def train_model(
     model, _, _, _ = create_architecture(MODEL_NAME)
     if recipe.temperature is not None:
         with torch.no_grad():
-            model.logit_scale.fill_(math.log(recipe.temperature))
+            cast(torch.Tensor, model.logit_scale).fill_(math.log(recipe.temperature))
         freeze_logit_scale(model)
     model.train()
     optimizer = make_optimizer(model, recipe.lr, recipe.weight_decay)
