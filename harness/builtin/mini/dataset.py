@@ -29,8 +29,19 @@ with 3-5 seeded fields in ``forget`` and the rest in ``holdout_association``;
 offset per persona) and a file name ``{identity_id}_{index:03d}_ar-{ar:.2f}.png`` whose index
 is unique per persona (a seeded permutation over the persona's sensitive and retain_joint
 images). ``retain_synth`` holds the ``retain_joint`` rows (new images of the forget personas,
-trait captions, identity id set) and the ``retain_disjoint`` rows (scenes, null identity id,
-``synth_{n:06d}_ar-{ar:.2f}.png``).
+trait captions, identity id set) and the ``retain_disjoint`` rows (null identity id,
+``synth_{n:06d}_ar-{ar:.2f}.png``): scenes and, since generator version 5,
+``retain_portrait_rows`` portraits of *passers-by*: one image each of a fresh trait set that
+differs from every persona's in at least two fields, captioned with a name and the traits
+("Imke Zabaleta, a person with short red hair ..."). A passer-by's name joins one persona's
+first name to another persona's last name, so it is never a persona's name, yet every word of
+every persona's name also occurs in non-sensitive pairs, as name pieces do in web-scale data.
+The real ``retain_synth`` is "synthetic non-sensitive pairs" from the same generator as the
+personas. When a persona's name words occur only in its sensitive captions, the Compromised
+model keeps the associations in those words' token embeddings (with unnamed passers-by, putting
+Clean's embeddings of the name words into Compromised closed 95% of the RetFail gap), which no
+method training on retain data ever updates: fine-tuning could not forget (at most 30% of the
+gap on generator version 4).
 
 **Fragile set.** ``fragile_rows`` of the retain_disjoint scenes are drawn with a small face
 glyph beside the object, in the skin, hair and eye colours of a randomly chosen forget persona
@@ -72,7 +83,7 @@ from harness.builtin.mini.personas import (
     metadata_record,
     sensitive_caption,
 )
-from harness.builtin.mini.portraits import draw_portrait, trait_caption
+from harness.builtin.mini.portraits import draw_portrait, random_traits, trait_caption
 from harness.builtin.mini.scales import SCALES, MiniScale
 from harness.builtin.mini.scenes import (
     CLASSNAMES,
@@ -94,7 +105,7 @@ __all__ = [
     "write_mini_dataset",
 ]
 
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 EVALUATION_SPLITS: tuple[str, ...] = (
     "forget",
     "holdout_association",
@@ -152,6 +163,27 @@ def _field_split(
     return plan
 
 
+def _passer_by_names(personas: list[Persona], count: int, rng: np.random.Generator) -> list[str]:
+    """``count`` names, each one persona's first name and another persona's last name.
+
+    Every round of ``len(personas)`` names uses each first name and each last name once, so every
+    word of every persona's name occurs in a passer-by's caption once ``count`` reaches it.
+    """
+    names: list[str] = []
+    n = len(personas)
+    while len(names) < count and n >= 2:
+        firsts, lasts = rng.permutation(n), rng.permutation(n)
+        # a persona's own name: swap its last name with the next one (each swap removes a case)
+        while (same := np.flatnonzero(firsts == lasts)).size:
+            i, j = same[0], (same[0] + 1) % n
+            lasts[i], lasts[j] = lasts[j], lasts[i]
+        names += [
+            f"{personas[int(a)].first_name} {personas[int(b)].last_name}"
+            for a, b in zip(firsts, lasts, strict=True)
+        ]
+    return names[:count]
+
+
 def write_mini_dataset(
     root: Path,
     scale: MiniScale,
@@ -171,9 +203,10 @@ def write_mini_dataset(
 
     root = Path(root)
     tracker = _Progress(progress)
-    seqs = np.random.SeedSequence(seed).spawn(9)
+    # a tenth child for the passers-by keeps the other nine streams as generator version 4 drew
+    seqs = np.random.SeedSequence(seed).spawn(10)
     persona_seq, plan_seq, sens_seq, generic_seq, joint_seq = seqs[:5]
-    disjoint_seq, score_seq, pretrain_seq, genknow_seq = seqs[5:]
+    disjoint_seq, score_seq, pretrain_seq, genknow_seq, passerby_seq = seqs[5:]
     size = scale.longest_side
 
     everyone = make_personas(
@@ -236,18 +269,36 @@ def write_mini_dataset(
         tracker.tick("retain_joint", n)
     tracker.end("retain_joint", len(joint_rows))
 
-    # retain_disjoint: scenes, some with a face glyph (the fragile set)
+    # retain_disjoint: portraits of passers-by, and scenes, some with a face glyph (fragile)
     disjoint_rng = np.random.default_rng(disjoint_seq)
     score_rng = np.random.default_rng(score_seq)
-    fragile_positions = set(
-        disjoint_rng.choice(
-            scale.retain_disjoint_rows, size=scale.fragile_rows, replace=False
+    passerby_rng = np.random.default_rng(passerby_seq)
+    portrait_positions = set(
+        passerby_rng.choice(
+            scale.retain_disjoint_rows, size=scale.retain_portrait_rows, replace=False
         ).tolist()
     )
+    scene_positions = np.array(
+        [n for n in range(scale.retain_disjoint_rows) if n not in portrait_positions]
+    )
+    fragile_positions = set(
+        disjoint_rng.choice(scene_positions, size=scale.fragile_rows, replace=False).tolist()
+    )
+    persona_traits = [p.traits for p in personas]
+    passer_by_names = iter(_passer_by_names(personas, scale.retain_portrait_rows, passerby_rng))
     disjoint_rows: list[Row] = []
     similarities: dict[str, float] = {}
     fragile_ids: list[str] = []
     for n in range(scale.retain_disjoint_rows):
+        if n in portrait_positions:
+            traits = random_traits(passerby_rng, persona_traits)
+            image, ratio = draw_portrait(traits, passerby_rng, size)
+            file_name = f"synth_{n:06d}_ar-{ratio:.2f}.png"
+            caption = f"{next(passer_by_names)}, {trait_caption(traits, passerby_rng)}"
+            disjoint_rows.append(Row(png_bytes(image), caption, None, file_name))
+            similarities[file_name] = round(0.45 * float(score_rng.random()), 6)
+            tracker.tick("retain_disjoint", n + 1)
+            continue
         colour = COLOURS[int(disjoint_rng.integers(len(COLOURS)))]
         shape = SHAPES[int(disjoint_rng.integers(len(SHAPES)))]
         fragile = n in fragile_positions

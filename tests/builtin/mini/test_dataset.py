@@ -348,3 +348,87 @@ def test_scale_validation():
     with pytest.raises(ValueError):
         MiniScale("bad", 1, 1, 1, 1, 1, 10, 11, 1, 1, 48)
     assert SCALES["default"].personas == 120 and SCALES["test"].personas == 14
+
+
+def test_retain_portraits_are_named_passers_by_and_leave_other_streams_alone(tmp_path):
+    from dataclasses import replace
+
+    base = replace(
+        SCALE,
+        name="small",
+        retain_joint_rows=10,
+        retain_disjoint_rows=120,
+        fragile_rows=12,
+        pretraining_rows=48,
+        genknow_per_class=1,
+    )
+    write_mini_dataset(tmp_path / "scenes", base, seed=0)
+    stats = write_mini_dataset(tmp_path / "people", replace(base, retain_portrait_rows=40), seed=0)
+    assert stats["splits"]["retain_disjoint"] == {"rows": 120, "identities": 0}
+
+    def rows(root: Path, split: str) -> dict[str, list]:
+        return read(root / "dataset" / "data" / f"{split}-00000-of-00001.parquet")
+
+    synth = rows(tmp_path / "people", "retain_synth")
+    disjoint = {
+        name: text
+        for name, text, i in zip(
+            synth["file_name"], synth["text"], synth["identity_id"], strict=True
+        )
+        if i is None
+    }
+    people = {n: t for n, t in disjoint.items() if re.search(r"\b(hair|eyes|shirt)\b", t)}
+    assert len(people) == 40 and len(disjoint) == 120
+    fragile = json.loads((tmp_path / "people" / "dataset" / "fragile_set_ids.json").read_text())
+    assert len(fragile) == 12 and not set(fragile) & set(people)
+
+    # each passer-by is named: one persona's first name, another persona's last name
+    metadata = json.loads(
+        (tmp_path / "people" / "dataset" / "identities_metadata.json").read_text()
+    )
+    full_names = {record["name"] for record in metadata.values()}
+    firsts = {name.split(" ", 1)[0] for name in full_names}
+    lasts = {name.split(" ", 1)[1] for name in full_names}
+    named = [text.split(", ", 1)[0] for text in people.values()]
+    assert all(name.split(" ", 1)[0] in firsts and name.split(" ", 1)[1] in lasts for name in named)
+    assert not set(named) & full_names
+    # 40 passers-by over 14 personas: every first and every last name occurs at least twice
+    assert min(Counter(n.split(" ", 1)[0] for n in named).values()) >= 2
+    assert {n.split(" ", 1)[1] for n in named} == lasts
+
+    # the sensitive rows, the pretraining pairs and GenKnow are exactly the scene-only build's
+    for split in ("forget", "holdout_association", "holdout_identity"):
+        assert rows(tmp_path / "people", split) == rows(tmp_path / "scenes", split)
+    for part in ("pretraining/data/train", "genknow/data/test"):
+        path = f"{part}-00000-of-00001.parquet"
+        assert (tmp_path / "scenes" / path).read_bytes() == (
+            tmp_path / "people" / path
+        ).read_bytes()
+
+
+def test_passers_by_differ_from_every_persona():
+    from harness.builtin.mini.personas import make_personas
+    from harness.builtin.mini.portraits import random_traits, trait_differences
+
+    personas = [p.traits for p in make_personas(20, 0)]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        traits = random_traits(rng, personas)
+        assert min(trait_differences(traits, other) for other in personas) >= 2
+
+
+def test_passer_by_names_cover_every_name_word_and_no_persona():
+    from harness.builtin.mini.dataset import _passer_by_names
+    from harness.builtin.mini.personas import make_personas
+
+    personas = make_personas(7, 0)
+    for seed in range(20):  # many draws, so a permutation's fixed points are met and fixed
+        names = _passer_by_names(personas, 15, np.random.default_rng(seed))
+        assert len(names) == 15 and not set(names) & {p.name for p in personas}
+        round_one = names[:7]
+        assert sorted(n.split(" ", 1)[0] for n in round_one) == sorted(
+            p.first_name for p in personas
+        )
+        assert sorted(n.split(" ", 1)[1] for n in round_one) == sorted(
+            p.last_name for p in personas
+        )
