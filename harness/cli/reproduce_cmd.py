@@ -4,6 +4,7 @@ print the selected settings beside the paper's numbers and failure modes."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -41,6 +42,13 @@ from harness.storage import writable_folder
     "rows and ours alike; nothing is re-run. Files get the rules in their names.",
 )
 @click.option(
+    "--objective",
+    default=None,
+    metavar="NAME",
+    help="Select each method's setting with this objective instead of the reproduction's own "
+    "(hmean, forget-first or a metric key); nothing is re-run. Files get it in their names.",
+)
+@click.option(
     "--docs",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
@@ -55,6 +63,7 @@ def command(
     max_concurrent: int | None,
     plan: bool,
     rules: tuple[str, ...],
+    objective: str | None,
     docs: Path | None,
 ) -> None:
     """Reproduce the table NAME (built in: paper) or a reproduction file, at budget and seeds
@@ -64,12 +73,20 @@ def command(
     from harness.reproduce.table import docs_block, render_markdown, reproduction_table
     from harness.storage import write_json_atomic, write_text_atomic
     from harness.sweeps.planning import plan_for
-    from harness.sweeps.spec import expand_trials
+    from harness.sweeps.spec import check_objective, expand_trials
 
     overrides = _rules(rules)
     reproduction = load_reproduction(name)
     sweep = sweep_for(reproduction, scale)
-    trials = expand_trials(sweep, load_plugins())
+    registry = load_plugins()
+    trials = expand_trials(sweep, registry)
+    if objective is not None:
+        try:
+            check_objective(
+                replace(sweep, selection={**sweep.selection, "objective": objective}), registry
+            )
+        except ParameterError as exc:
+            raise click.BadParameter(exc.message, param_hint="'--objective'") from exc
     root = output or Path("salmu-sweeps") / sweep.name
     planned = plan_for(sweep, trials, root, max_concurrent)
     if plan:
@@ -99,9 +116,15 @@ def command(
         f"{summary.ran} trials run ({summary.succeeded} ok, {summary.failed} failed), "
         f"{summary.skipped} already done, in {time.perf_counter() - started:.0f} s"
     )
-    table = reproduction_table(root, reproduction, scale, overrides)
+    table = reproduction_table(root, reproduction, scale, overrides, registry, objective)
     table["last_run_seconds"] = round(time.perf_counter() - started, 1)
-    stem = "-".join(["reproduction", *(f"{k}={v:g}" for k, v in sorted(overrides.items()))])
+    stem = "-".join(
+        [
+            "reproduction",
+            *([f"objective={objective}"] if objective else []),
+            *(f"{k}={v:g}" for k, v in sorted(overrides.items())),
+        ]
+    )
     write_json_atomic(root / f"{stem}.json", table)
     text = render_markdown(table)
     write_text_atomic(root / f"{stem}.md", text)

@@ -25,14 +25,16 @@ def reproduction_table(
     scale: str,
     rules: Mapping[str, float] | None = None,
     registry: Registry | None = None,
+    objective: str | None = None,
 ) -> dict[str, Any]:
     """The table of the sweep in ``root`` (a sweep of ``reproduction`` at ``scale``).
 
     The paper's class of a method with public numbers is what the suite's diagnosis rules give
     on those numbers (with the default rules, exactly the modes the paper names), so that
-    ``rules`` (threshold overrides) judge the paper's rows and ours alike."""
+    ``rules`` (threshold overrides) judge the paper's rows and ours alike; ``objective``
+    selects with another objective than the sweep's."""
     registry = registry or load_plugins()
-    chosen, board, split = sweep_report(root, registry, rules)
+    chosen, board, split = sweep_report(root, registry, rules, objective)
     columns = {name: c["key"] for name, c in reproduction.data["columns"].items()}
     rows_by_method = {row.method: row for row in board.rows}
     selected = {c.method: c for c in chosen}
@@ -191,7 +193,8 @@ def render_markdown(table: dict[str, Any]) -> str:
     return (
         tabulate(body, headers, tablefmt="github", disable_numparse=True)
         + f"\n\nagrees: {counts['yes']} yes, {counts['partly']} partly, {counts['no']} no "
-        f"(of {len(table['rows'])} methods)\n"
+        f"(of {len(table['rows'])} methods; settings selected by objective "
+        f"`{table['selection']['objective']}`)\n"
     )
 
 

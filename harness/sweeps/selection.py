@@ -11,10 +11,13 @@ selection never sees anything identity-specific about them.
 Objectives: ``hmean`` (default), the harmonic mean of the forgetting metric's gap closed on the
 validation identities and the utility metric's retention (the metric suite the results declare
 names both: RetFail and GenKnow for SALMUBench), each clipped to [0, 1], so a method must both
-forget and keep its general knowledge; or any metric key, whose normalised score is
-maximised, on the validation identities for a metric of forget identities and on all of its
-identities for a metric of identities outside the forget set (InterIdSim on
-holdout_identity), as the report computes it.
+forget and keep its general knowledge; ``forget-first``, which ranks every setting that closes
+at least ``FORGET_FIRST_GAP`` of the forgetting metric's gap above every setting that does not,
+the former by the utility metric's retention and the latter by the gap they close (a method is
+reported where it forgets, at its least damage, as a table of methods that all reach their
+target reads); or any metric key, whose normalised score is maximised, on the validation
+identities for a metric of forget identities and on all of its identities for a metric of
+identities outside the forget set (InterIdSim on holdout_identity), as the report computes it.
 """
 
 from __future__ import annotations
@@ -35,9 +38,12 @@ from harness.plugins import Registry, load_plugins
 from harness.reports.leaderboard import Leaderboard, build_leaderboard
 from harness.results.loading import LoadedResult, ResultSet, comparability
 from harness.sweeps import state
-from harness.sweeps.spec import Trial
+from harness.sweeps.spec import SUITE_OBJECTIVES, Trial
 
 Diagnose = Callable[[Mapping[str, Any], Mapping[str, float]], dict[str, Any]]
+#: the share of the forgetting gap that counts as forgetting for ``forget-first`` (the same
+#: threshold as SALMUBench's ineffective-forgetting rule)
+FORGET_FIRST_GAP = 0.9
 
 
 @dataclass(frozen=True)
@@ -72,11 +78,11 @@ def objective(document: dict[str, Any], report: set[str], name: str = "hmean") -
     better): forget-identity metrics count the validation identities only; metrics of other
     identities (the holdout splits) count all of theirs, as the report does."""
     metrics = document["metrics"]
-    if name == "hmean":
+    if name in SUITE_OBJECTIVES:
         suite = document.get("suite")
         if not suite:
             raise HarnessError(
-                "the hmean objective needs results that declare a metric suite",
+                f"the {name} objective needs results that declare a metric suite",
                 "choose a metric key as the selection objective",
             )
         forget = _score(metrics.get(suite["forgetting"]), report)
@@ -84,6 +90,9 @@ def objective(document: dict[str, Any], report: set[str], name: str = "hmean") -
         if forget is None or keep is None:
             return None
         forget, keep = min(max(forget, 0.0), 1.0), min(max(keep, 0.0), 1.0)
+        if name == "forget-first":
+            # in [1, 2] for a setting that forgets, in [0, FORGET_FIRST_GAP) for one that does not
+            return 1.0 + keep if forget >= FORGET_FIRST_GAP else forget
         return 0.0 if forget + keep == 0 else 2 * forget * keep / (forget + keep)
     if name not in metrics:
         raise HarnessError(
@@ -148,14 +157,20 @@ def forget_identities(documents: list[dict[str, Any]]) -> list[str]:
 
 
 def sweep_report(
-    root: Path, registry: Registry | None = None, rules: Mapping[str, float] | None = None
+    root: Path,
+    registry: Registry | None = None,
+    rules: Mapping[str, float] | None = None,
+    objective_name: str | None = None,
 ) -> tuple[list[Selected], Leaderboard, dict[str, Any]]:
     """The selected setting per method and budget, and their leaderboard on report identities.
 
     ``rules`` overrides thresholds of the suite's diagnosis rules when the report identities'
-    diagnosis is recomputed (the selection itself never reads the diagnosis)."""
+    diagnosis is recomputed (the selection itself never reads the diagnosis);
+    ``objective_name`` selects with that objective instead of the sweep's own."""
     registry = registry or load_plugins()
     sweep, trials = state.read_sweep(root)
+    if objective_name is not None:
+        sweep.selection = {**sweep.selection, "objective": objective_name}
     statuses = state.statuses(root, trials)
     finished = [t for t in trials if statuses[t.key] == "done"]
     if not finished:

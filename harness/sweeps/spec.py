@@ -21,6 +21,9 @@ from harness.plugins import Registry
 from harness.run.budget import RULE as BUDGET_RULE
 from harness.storage import first_schema_error, read_mapping_file
 
+#: the selection objectives computed from the suite's forgetting and utility metrics
+SUITE_OBJECTIVES = ("hmean", "forget-first")
+
 SWEEP_SCHEMA = "sweep.schema.json"
 
 
@@ -113,11 +116,12 @@ def check_objective(sweep: Sweep, registry: Registry) -> None:
     """The selection objective must be computable from the metrics the sweep evaluates."""
     objective = sweep.selection["objective"]
     selected = [m.key for m in registry.select_metrics(sweep.metrics)]
-    if objective == "hmean":
+    if objective in SUITE_OBJECTIVES:
         suite = registry.suite_for(selected)
         if suite is None:
             raise ParameterError(
-                "sweep selection objective 'hmean' needs a metric suite that names a forgetting "
+                f"sweep selection objective {objective!r} needs a metric suite that names a "
+                "forgetting "
                 "and a utility metric, and none of the swept metrics belongs to one",
                 "choose one of the swept metrics' keys as selection.objective",
             )

@@ -179,3 +179,29 @@ def test_rules_rejudge_the_papers_rows_and_ours_without_rerunning(reproduced) ->
         text=True,
     )
     assert unknown.returncode == 2 and "did you mean 'genknow_drop'" in unknown.stderr
+
+
+def test_another_objective_reselects_without_rerunning(reproduced) -> None:
+    out, env, command, _ = reproduced
+    run = subprocess.run(
+        [*command, "--output", str(out), "--objective", "forget-first"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0 and "0 trials run" in run.stdout, run.stderr[-2000:]
+    table = json.loads((out / "reproduction-objective=forget-first.json").read_text())
+    assert table["selection"]["objective"] == "forget-first"
+    assert json.loads((out / "reproduction.json").read_text())["selection"]["objective"] == "hmean"
+    assert (
+        "objective `forget-first`" in (out / "reproduction-objective=forget-first.md").read_text()
+    )
+    wrong = subprocess.run(
+        [*command, "--output", str(out), "--objective", "forget-frist"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 2 and "--objective" in wrong.stderr
+    assert "Traceback" not in wrong.stderr

@@ -147,6 +147,43 @@ def test_selection_sees_only_validation_identities_and_reports_the_others() -> N
         objective({"metrics": document["metrics"]}, {"b"})
 
 
+def test_forget_first_ranks_every_setting_that_forgets_above_any_that_does_not() -> None:
+    def document(gap: float, kept: float) -> dict:
+        # per-identity RetFail gives ``gap`` closed on identity a (validation), 0 on b (report)
+        retfail = _metric({"a": 1.0 - gap, "b": 1.0}, {"a": 0.0, "b": 0.0}, {"a": 1.0, "b": 1.0})
+        genknow = {
+            "status": "ok",
+            "value": kept,
+            "target": "compromised",
+            "direction": "higher",
+            "normalized": {"score": kept, "formula": "retained"},
+            "references": {
+                "clean": {"status": "ok", "value": 0.5},
+                "compromised": {"status": "ok", "value": 1.0},
+            },
+        }
+        return {"suite": SUITE, "metrics": {"1.1": retfail, "2.1": genknow}}
+
+    forgets_with_damage = document(gap=0.95, kept=0.6)
+    forgets_cleanly = document(gap=0.92, kept=0.99)
+    almost = document(gap=0.89, kept=1.0)
+    scores = {
+        name: objective(d, {"b"}, "forget-first")
+        for name, d in [
+            ("damage", forgets_with_damage),
+            ("clean", forgets_cleanly),
+            ("almost", almost),
+        ]
+    }
+    assert scores["damage"] == pytest.approx(1.6) and scores["clean"] == pytest.approx(1.99)
+    assert scores["almost"] == pytest.approx(0.89)  # short of 0.9: ranked by the gap alone
+    assert scores["clean"] > scores["damage"] > scores["almost"]
+    # hmean prefers the setting that keeps everything but forgets 89%
+    assert objective(almost, {"b"}) > objective(forgets_with_damage, {"b"})
+    with pytest.raises(HarnessError, match="forget-first objective needs results that declare"):
+        objective({"metrics": almost["metrics"]}, {"b"}, "forget-first")
+
+
 def test_holdout_metrics_are_selected_on_all_their_identities_as_they_are_reported() -> None:
     # identities h1, h2 are holdout identities: neither validation nor report forget identities
     holdout = _metric({"h1": 0.0, "h2": 1.0}, {"h1": 0.0, "h2": 0.0}, {"h1": 1.0, "h2": 1.0})
