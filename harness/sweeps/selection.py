@@ -13,11 +13,12 @@ validation identities and the utility metric's retention (the metric suite the r
 names both: RetFail and GenKnow for SALMUBench), each clipped to [0, 1], so a method must both
 forget and keep its general knowledge; ``forget-first``, which ranks every setting that closes
 at least ``FORGET_FIRST_GAP`` of the forgetting metric's gap above every setting that does not,
-the former by the utility metric's retention and the latter by the gap they close (a method is
-reported where it forgets, at its least damage, as a table of methods that all reach their
-target reads); or any metric key, whose normalised score is maximised, on the validation
-identities for a metric of forget identities and on all of its identities for a metric of
-identities outside the forget set (InterIdSim on holdout_identity), as the report computes it.
+the former by the utility metric's retention and the latter by ``hmean`` (a method is reported
+where it forgets, at its least damage, as a table of methods that all reach their target
+reads, and at its best trade-off if it never forgets); or any metric key, whose normalised
+score is maximised, on the validation identities for a metric of forget identities and on all
+of its identities for a metric of identities outside the forget set (InterIdSim on
+holdout_identity), as the report computes it.
 """
 
 from __future__ import annotations
@@ -90,9 +91,8 @@ def objective(document: dict[str, Any], report: set[str], name: str = "hmean") -
         if forget is None or keep is None:
             return None
         forget, keep = min(max(forget, 0.0), 1.0), min(max(keep, 0.0), 1.0)
-        if name == "forget-first":
-            # in [1, 2] for a setting that forgets, in [0, FORGET_FIRST_GAP) for one that does not
-            return 1.0 + keep if forget >= FORGET_FIRST_GAP else forget
+        if name == "forget-first" and forget >= FORGET_FIRST_GAP:
+            return 1.0 + keep  # in [1, 2]: above the hmean of any setting short of the gap
         return 0.0 if forget + keep == 0 else 2 * forget * keep / (forget + keep)
     if name not in metrics:
         raise HarnessError(
