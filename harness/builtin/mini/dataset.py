@@ -21,27 +21,14 @@
     ``harness.builtin.mini.scenes.CLASSNAMES``) and ``zero_shot.json`` (classnames and
     prompt templates): the ImageNet zero-shot stand-in.
 
-Personas are split in three groups, in the order ``make_personas`` returns them:
-``forget_identity_personas`` with all 8 data fields in ``forget``; ``forget_association_personas``
-with 3-5 seeded fields in ``forget`` and the rest in ``holdout_association``;
-``holdout_identity_personas`` with all 8 fields in ``holdout_identity``. Each
-(persona, field, k) row has its own image, its own template (cycling through the four,
-offset per persona) and a file name ``{identity_id}_{index:03d}_ar-{ar:.2f}.png`` whose index
-is unique per persona (a seeded permutation over the persona's sensitive and retain_joint
-images). ``retain_synth`` holds the ``retain_joint`` rows (new images of the forget personas,
-trait captions, identity id set) and the ``retain_disjoint`` rows (null identity id,
-``synth_{n:06d}_ar-{ar:.2f}.png``): scenes and, since generator version 5,
-``retain_portrait_rows`` portraits of *passers-by*: one image each of a fresh trait set that
-differs from every persona's in at least two fields, captioned with a name and the traits
-("Imke Zabaleta, a person with short red hair ..."). A passer-by's name joins one persona's
-first name to another persona's last name, so it is never a persona's name, yet every word of
-every persona's name also occurs in non-sensitive pairs, as name pieces do in web-scale data.
-The real ``retain_synth`` is "synthetic non-sensitive pairs" from the same generator as the
-personas. When a persona's name words occur only in its sensitive captions, the Compromised
-model keeps the associations in those words' token embeddings (with unnamed passers-by, putting
-Clean's embeddings of the name words into Compromised closed 95% of the RetFail gap), which no
-method training on retain data ever updates: fine-tuning could not forget (at most 30% of the
-gap on generator version 4).
+Personas are split in three groups (``field_plan``). Each (persona, field, k) row has its own
+image, its own template (cycling through the four, offset per persona) and a file name
+``{identity_id}_{index:03d}_ar-{ar:.2f}.png`` whose index is unique per persona (a seeded
+permutation over the persona's sensitive and retain_joint images). ``retain_synth`` holds the
+``retain_joint`` rows (new images of the forget personas, trait captions, identity id set) and
+the ``retain_disjoint`` rows (null identity id, ``synth_{n:06d}_ar-{ar:.2f}.png``): scenes and,
+since generator version 5, ``retain_portrait_rows`` portraits of named passers-by
+(``passers_by`` says why they are there).
 
 **Fragile set.** ``fragile_rows`` of the retain_disjoint scenes are drawn with a small face
 glyph beside the object, in the skin, hair and eye colours of a randomly chosen forget persona
@@ -65,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.builtin.mini.field_plan import field_plan
 from harness.builtin.mini.files import (
     Row,
     card,
@@ -76,14 +64,14 @@ from harness.builtin.mini.files import (
     write_rows,
     write_text,
 )
+from harness.builtin.mini.passers_by import passers_by
 from harness.builtin.mini.personas import (
     DATA_FIELDS,
-    Persona,
     make_personas,
     metadata_record,
     sensitive_caption,
 )
-from harness.builtin.mini.portraits import draw_portrait, random_traits, trait_caption
+from harness.builtin.mini.portraits import draw_portrait, trait_caption
 from harness.builtin.mini.scales import SCALES, MiniScale
 from harness.builtin.mini.scenes import (
     CLASSNAMES,
@@ -112,7 +100,6 @@ EVALUATION_SPLITS: tuple[str, ...] = (
     "holdout_identity",
     "retain_synth",
 )
-_FORGET_FIELDS_RANGE = (3, 5)  # forget_association personas: fields in forget, inclusive
 _PROGRESS_EVERY = 1000
 
 ProgressCallback = Callable[[str, int], None]
@@ -140,48 +127,6 @@ class _Progress:
 
     def end(self, stage: str, done: int) -> None:
         self._report(stage, done)
-
-
-def _field_split(
-    scale: MiniScale, personas: list[Persona], rng: np.random.Generator
-) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]:
-    """identity_id -> (forget fields, holdout fields, holdout split name)."""
-    plan: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
-    n_fi, n_fa = scale.forget_identity_personas, scale.forget_association_personas
-    low, high = _FORGET_FIELDS_RANGE
-    for ordinal, persona in enumerate(personas):
-        if ordinal < n_fi:
-            plan[persona.identity_id] = (DATA_FIELDS, (), "holdout_association")
-        elif ordinal < n_fi + n_fa:
-            count = int(rng.integers(low, high + 1))
-            chosen = set(rng.choice(len(DATA_FIELDS), size=count, replace=False).tolist())
-            forget = tuple(f for i, f in enumerate(DATA_FIELDS) if i in chosen)
-            holdout = tuple(f for i, f in enumerate(DATA_FIELDS) if i not in chosen)
-            plan[persona.identity_id] = (forget, holdout, "holdout_association")
-        else:
-            plan[persona.identity_id] = ((), DATA_FIELDS, "holdout_identity")
-    return plan
-
-
-def _passer_by_names(personas: list[Persona], count: int, rng: np.random.Generator) -> list[str]:
-    """``count`` names, each one persona's first name and another persona's last name.
-
-    Every round of ``len(personas)`` names uses each first name and each last name once, so every
-    word of every persona's name occurs in a passer-by's caption once ``count`` reaches it.
-    """
-    names: list[str] = []
-    n = len(personas)
-    while len(names) < count and n >= 2:
-        firsts, lasts = rng.permutation(n), rng.permutation(n)
-        # a persona's own name: swap its last name with the next one (each swap removes a case)
-        while (same := np.flatnonzero(firsts == lasts)).size:
-            i, j = same[0], (same[0] + 1) % n
-            lasts[i], lasts[j] = lasts[j], lasts[i]
-        names += [
-            f"{personas[int(a)].first_name} {personas[int(b)].last_name}"
-            for a, b in zip(firsts, lasts, strict=True)
-        ]
-    return names[:count]
 
 
 def write_mini_dataset(
@@ -217,7 +162,7 @@ def write_mini_dataset(
     tracker.end("personas", len(personas))
 
     plan_rng = np.random.default_rng(plan_seq)
-    plan = _field_split(scale, personas, plan_rng)
+    plan = field_plan(scale, personas, plan_rng)
     joint_owner = [
         forget_personas[n % len(forget_personas)] for n in range(scale.retain_joint_rows)
     ]
@@ -284,17 +229,14 @@ def write_mini_dataset(
     fragile_positions = set(
         disjoint_rng.choice(scene_positions, size=scale.fragile_rows, replace=False).tolist()
     )
-    persona_traits = [p.traits for p in personas]
-    passer_by_names = iter(_passer_by_names(personas, scale.retain_portrait_rows, passerby_rng))
+    people = passers_by(personas, scale.retain_portrait_rows, passerby_rng, size)
     disjoint_rows: list[Row] = []
     similarities: dict[str, float] = {}
     fragile_ids: list[str] = []
     for n in range(scale.retain_disjoint_rows):
         if n in portrait_positions:
-            traits = random_traits(passerby_rng, persona_traits)
-            image, ratio = draw_portrait(traits, passerby_rng, size)
+            image, ratio, caption = next(people)
             file_name = f"synth_{n:06d}_ar-{ratio:.2f}.png"
-            caption = f"{next(passer_by_names)}, {trait_caption(traits, passerby_rng)}"
             disjoint_rows.append(Row(png_bytes(image), caption, None, file_name))
             similarities[file_name] = round(0.45 * float(score_rng.random()), 6)
             tracker.tick("retain_disjoint", n + 1)

@@ -418,12 +418,12 @@ def test_passers_by_differ_from_every_persona():
 
 
 def test_passer_by_names_cover_every_name_word_and_no_persona():
-    from harness.builtin.mini.dataset import _passer_by_names
+    from harness.builtin.mini.passers_by import passer_by_names
     from harness.builtin.mini.personas import make_personas
 
     personas = make_personas(7, 0)
     for seed in range(20):  # many draws, so a permutation's fixed points are met and fixed
-        names = _passer_by_names(personas, 15, np.random.default_rng(seed))
+        names = passer_by_names(personas, 15, np.random.default_rng(seed))
         assert len(names) == 15 and not set(names) & {p.name for p in personas}
         round_one = names[:7]
         assert sorted(n.split(" ", 1)[0] for n in round_one) == sorted(
