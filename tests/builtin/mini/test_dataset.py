@@ -404,31 +404,3 @@ def test_retain_portraits_are_named_passers_by_and_leave_other_streams_alone(tmp
         assert (tmp_path / "scenes" / path).read_bytes() == (
             tmp_path / "people" / path
         ).read_bytes()
-
-
-def test_passers_by_differ_from_every_persona():
-    from harness.builtin.mini.personas import make_personas
-    from harness.builtin.mini.portraits import random_traits, trait_differences
-
-    personas = [p.traits for p in make_personas(20, 0)]
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        traits = random_traits(rng, personas)
-        assert min(trait_differences(traits, other) for other in personas) >= 2
-
-
-def test_passer_by_names_cover_every_name_word_and_no_persona():
-    from harness.builtin.mini.passers_by import passer_by_names
-    from harness.builtin.mini.personas import make_personas
-
-    personas = make_personas(7, 0)
-    for seed in range(20):  # many draws, so a permutation's fixed points are met and fixed
-        names = passer_by_names(personas, 15, np.random.default_rng(seed))
-        assert len(names) == 15 and not set(names) & {p.name for p in personas}
-        round_one = names[:7]
-        assert sorted(n.split(" ", 1)[0] for n in round_one) == sorted(
-            p.first_name for p in personas
-        )
-        assert sorted(n.split(" ", 1)[1] for n in round_one) == sorted(
-            p.last_name for p in personas
-        )
