@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "show": "show_cmd",
     "leaderboard": "leaderboard_cmd",
     "compare": "compare_cmd",
+    "combine-towers": "combine_towers_cmd",
     "plot": "plot_cmd",
     "verify": "verify_cmd",
     "import-official": "import_official_cmd",
