@@ -202,14 +202,20 @@ def parameter_shapes(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
     return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
 
 
+def differing_tensors(
+    expected: dict[str, tuple[int, ...]], actual: dict[str, tuple[int, ...]]
+) -> list[str]:
+    """Names present in only one of two ``parameter_shapes`` maps or shaped differently."""
+    return sorted(set(expected) ^ set(actual)) + sorted(
+        k for k in expected if k in actual and expected[k] != actual[k]
+    )
+
+
 def assert_same_architecture(
     expected: dict[str, tuple[int, ...]], candidate: torch.nn.Module
 ) -> None:
     """Raise ``CheckpointError`` unless ``candidate`` has exactly the ``expected`` shapes."""
-    actual = parameter_shapes(candidate)
-    differing = sorted(set(expected) ^ set(actual)) + sorted(
-        k for k in expected if k in actual and expected[k] != actual[k]
-    )
+    differing = differing_tensors(expected, parameter_shapes(candidate))
     if differing:
         raise CheckpointError(
             "the method returned a model of another architecture; differing parameters: "

@@ -15,7 +15,13 @@ import os
 from pathlib import Path
 
 from harness.errors import CheckpointError
-from harness.run.models import LoadedModel, load_clip, parameter_shapes, save_local_dir
+from harness.run.models import (
+    LoadedModel,
+    differing_tensors,
+    load_clip,
+    parameter_shapes,
+    save_local_dir,
+)
 
 __all__ = ["PROVENANCE_FILE", "combine_towers"]
 
@@ -48,10 +54,6 @@ def combine_towers(
         name: tensor if name.startswith(IMAGE_PREFIX) else text_state[name]
         for name, tensor in image.model.state_dict().items()
     }
-    if not any(name.startswith(IMAGE_PREFIX) for name in combined):
-        raise CheckpointError(
-            f"{image_source} has no weights under {IMAGE_PREFIX!r}: not an OpenCLIP CLIP model"
-        )
     image.model.load_state_dict(combined, strict=True)
     provenance = {
         "image_tower": _describe(image_source, image),
@@ -67,10 +69,7 @@ def combine_towers(
 
 
 def _check_same_shapes(image: LoadedModel, text: LoadedModel) -> None:
-    ours, theirs = parameter_shapes(image.model), parameter_shapes(text.model)
-    differing = sorted(set(ours) ^ set(theirs)) + sorted(
-        name for name in ours if name in theirs and ours[name] != theirs[name]
-    )
+    differing = differing_tensors(parameter_shapes(image.model), parameter_shapes(text.model))
     if differing:
         shown = ", ".join(differing[:5]) + (
             f" (+{len(differing) - 5} more)" if len(differing) > 5 else ""

@@ -10,7 +10,6 @@ from harness.builtin.mini.portraits import random_traits, trait_differences
 
 
 def test_passers_by_differ_from_every_persona():
-
     personas = [p.traits for p in make_personas(20, 0)]
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -19,7 +18,6 @@ def test_passers_by_differ_from_every_persona():
 
 
 def test_passer_by_names_cover_every_name_word_and_no_persona():
-
     personas = make_personas(7, 0)
     for seed in range(20):  # many draws, so a permutation's fixed points are met and fixed
         names = passer_by_names(personas, 15, np.random.default_rng(seed))
