@@ -123,6 +123,9 @@ def test_real_benchmark_path_end_to_end(mini_root: Path, tmp_path: Path) -> None
     assert all(m["status"] == "ok" for m in document["metrics"].values())
     genknow = document["metrics"]["2.1"]
     assert genknow["details"]["classes"] == 2 and genknow["details"]["images"] == 6
+    cone = genknow["details"]["cone"]
+    assert set(cone) == {"mean_image_norm", "mean_class_norm", "centred_accuracy"}
+    assert 0.0 < cone["mean_image_norm"] <= 1.0 and 0.0 <= cone["centred_accuracy"] <= 1.0
     (path,) = (tmp_path / "out").glob("*/result.json")
     assert validate_file(path) == []
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from harness.benchmarks.base import ATTRIBUTE_KEYS
+from harness.builtin.salmubench.cone import embedding_cone
 from harness.builtin.salmubench.gallery import generator_after_gallery
 from harness.builtin.salmubench.probe import probe_correctness
 from harness.builtin.salmubench.retfail import retrieval_failure
@@ -199,8 +200,9 @@ def general_knowledge(ctx: EvaluationContext) -> MetricOutcome:
     templates = list(genknow.templates) if choice == "set" else [SINGLE_GENKNOW_TEMPLATE]
     classifier = ctx.zero_shot_classifier(genknow.classnames, templates)
     images = ctx.encode_images(genknow.dataset, genknow.name, lambda: genknow.rows_sha256)
+    labels = np.array(genknow.dataset["label"])
     predicted = (images @ classifier).argmax(dim=1).numpy()
-    correct = (predicted == np.array(genknow.dataset["label"])).astype(np.float64)
+    correct = (predicted == labels).astype(np.float64)
     return MetricOutcome(
         value=float(correct.mean()),
         per_row={"value": correct},
@@ -211,6 +213,7 @@ def general_knowledge(ctx: EvaluationContext) -> MetricOutcome:
             "template_choice": choice,
             "chance": 1 / len(genknow.classnames),
             "images": len(correct),
+            "cone": embedding_cone(images, classifier, labels),
         },
     )
 
