@@ -27,6 +27,7 @@ def check_name(kind: str, name: str) -> None:
             "use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
         )
 
+
 EMPTY_PARAMETERS: Mapping[str, Any] = {"type": "object", "properties": {}}
 
 

@@ -93,7 +93,7 @@ __all__ = [
     "write_mini_dataset",
 ]
 
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 EVALUATION_SPLITS: tuple[str, ...] = (
     "forget",
     "holdout_association",

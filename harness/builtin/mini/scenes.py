@@ -1,11 +1,12 @@
-"""The generic visual domain of SALMU-mini: coloured shapes on light backgrounds.
+"""The generic visual domain of SALMU-mini: coloured shapes on varied grey backgrounds.
 
 These scenes play the roles that DataComp (generic pretraining and ``retain_disjoint`` pairs)
 and ImageNet (the GenKnow zero-shot test) play in SALMUBench: 8 colours x 6 shapes give the 48
 classes of ``CLASSNAMES`` (colour-major order, so class ``i`` is
 ``COLOURS[i // 6]`` + ``SHAPES[i % 6]``).
 
-Each ``draw_scene`` call varies the aspect ratio, background tint, object position, size,
+Each ``draw_scene`` call varies the aspect ratio, the background (a plain, gradient or
+striped grey of any level that contrasts with the object), the object's position, size,
 rotation and colour shade, brightness, lighting and pixel noise. The object is kept inside the
 central square of the canvas so that a center crop never cuts it off. Optionally a small
 face-like glyph (in a given persona's skin and hair colours) is drawn next to the object: the
@@ -59,7 +60,7 @@ ZERO_SHOT_TEMPLATES: tuple[str, ...] = (
 _CAPTION_TEMPLATES: tuple[str, ...] = (
     "a {colour} {shape}",
     "a photo of a {colour} {shape}",
-    "a {colour} {shape} on a light background",
+    "a {colour} {shape} against a backdrop",
     "a picture showing a {colour} {shape}",
     "a drawing of a {shape} coloured {colour}",
     "a simple {colour} {shape} shape",
@@ -174,6 +175,59 @@ def _shape_polygon(shape: str, radius: float) -> list[tuple[float, float]]:
     raise ValueError(f"{shape!r} is not a polygon")
 
 
+_BACKGROUND_STYLES: tuple[str, ...] = ("plain", "gradient", "stripes")
+_BACKGROUND_STYLE_SHARES: tuple[float, ...] = (0.4, 0.3, 0.3)
+# Each background grey differs from the object's luminance by at least this much, so that the
+# object always stands out while the background's level tells nothing about the class.
+_MIN_LUMINANCE_CONTRAST = 70.0
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+
+
+def _tinted_grey(rng: np.random.Generator, level: float) -> tuple[int, int, int]:
+    tint = rng.uniform(-14, 14, size=3)
+    red, green, blue = (int(min(255, max(0, level + t))) for t in tint)
+    return red, green, blue
+
+
+def _varied_background(
+    rng: np.random.Generator, size: tuple[int, int], object_colour: tuple[int, int, int]
+) -> Image.Image:
+    """A plain, gradient or striped background of tinted greys that contrast with the object.
+
+    Any grey level from dark to light is possible, so that no class can be told apart by
+    its background and the shape features have to carry the class.
+    """
+    luminance = _luminance(object_colour)
+    levels: list[float] = []
+    while len(levels) < 2:
+        level = float(rng.uniform(25, 250))
+        if abs(level - luminance) >= _MIN_LUMINANCE_CONTRAST:
+            levels.append(level)
+    style = rng.choice(_BACKGROUND_STYLES, p=_BACKGROUND_STYLE_SHARES)
+    first, second = _tinted_grey(rng, levels[0]), _tinted_grey(rng, levels[1])
+    width, height = size
+    if style == "gradient":
+        top_to_bottom = rng.random() < 0.5
+        steps = np.linspace(0.0, 1.0, height if top_to_bottom else width)[:, None]
+        ramp = np.array(first, float) * (1 - steps) + np.array(second, float) * steps
+        ramp = ramp.astype(np.uint8)
+        pixels = ramp[:, None, :] if top_to_bottom else ramp[None, :, :]
+        return Image.fromarray(np.ascontiguousarray(np.broadcast_to(pixels, (height, width, 3))))
+    canvas = Image.new("RGB", size, first)
+    if style == "stripes":
+        draw = ImageDraw.Draw(canvas)
+        period = int(rng.integers(8, 24)) * _SUPERSAMPLE
+        vertical = rng.random() < 0.5
+        for start in range(0, width if vertical else height, period):
+            end = start + period // 2
+            box = (start, 0, end, height) if vertical else (0, start, width, end)
+            draw.rectangle(box, fill=second)
+    return canvas
+
+
 def draw_scene(
     colour: str,
     shape: str,
@@ -203,10 +257,7 @@ def draw_scene_with_layout(
     width, height = canvas_size(rng, longest_side)
     big_w, big_h = width * _SUPERSAMPLE, height * _SUPERSAMPLE
     unit = min(big_w, big_h)
-    base = float(rng.uniform(195, 250))
-    tint = rng.uniform(-14, 14, size=3)
-    background = tuple(int(min(255, max(0, base + t))) for t in tint)
-    canvas = Image.new("RGB", (big_w, big_h), background)
+    canvas = _varied_background(rng, (big_w, big_h), _COLOUR_VALUES[colour])
     draw = ImageDraw.Draw(canvas)
 
     side = 1.0 if rng.random() < 0.5 else -1.0

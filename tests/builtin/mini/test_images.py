@@ -20,6 +20,7 @@ from harness.builtin.mini.scenes import (
     COLOURS,
     SHAPES,
     ZERO_SHOT_TEMPLATES,
+    _varied_background,
     class_index,
     draw_scene,
     scene_caption,
@@ -137,3 +138,41 @@ def test_face_glyph_changes_the_scene():
     glyph, _ = draw_scene("green", "square", np.random.default_rng(5), 48, face=PERSONA_B)
     assert first.size == glyph.size
     assert np.abs(np.asarray(first, float) - np.asarray(glyph, float)).mean() > 1.0
+
+
+def test_scene_backgrounds_vary_from_dark_to_light_and_contrast_with_the_object():
+    rng = np.random.default_rng(8)
+    corner_levels = []
+    for index in range(60):
+        image, _ = draw_scene(COLOURS[index % 8], SHAPES[index % 6], rng, 48)
+        corner_levels.append(float(np.asarray(image, dtype=float)[:3, :3].mean()))
+    assert min(corner_levels) < 80 and max(corner_levels) > 190
+    red_level = 0.299 * 215 + 0.587 * 30 + 0.114 * 30
+    for _ in range(40):
+        canvas = np.asarray(_varied_background(rng, (40, 30), (215, 30, 30)), dtype=float)
+        assert canvas.shape == (30, 40, 3)
+        grey_levels = canvas.mean(axis=2)
+        # tints of at most 14 per channel move a grey's mean by at most 14
+        assert (np.abs(grey_levels - red_level) >= 70 - 14).all()
+
+
+def test_scene_background_styles():
+    rng = np.random.default_rng(3)
+    kinds = set()
+    for _ in range(60):
+        grey = np.asarray(_varied_background(rng, (64, 48), (20, 20, 20)), dtype=float)[..., 0]
+        rows_constant = bool((grey == grey[:, :1]).all())
+        columns_constant = bool((grey == grey[:1, :]).all())
+        distinct = len(np.unique(grey))
+        if distinct == 1:
+            kinds.add("plain")
+        elif distinct == 2:
+            kinds.add("stripes")  # two greys in bands along one axis
+            assert rows_constant or columns_constant
+        else:
+            kinds.add("gradient")  # a monotone ramp along one axis
+            assert rows_constant or columns_constant
+            line = grey[:, 0] if rows_constant else grey[0, :]
+            steps = np.diff(line)
+            assert (steps >= 0).all() or (steps <= 0).all()
+    assert kinds == {"plain", "stripes", "gradient"}
