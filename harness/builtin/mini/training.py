@@ -2,10 +2,16 @@
 
 Both models see the *same* stream of retain batches (generic scenes + retain_synth), drawn from
 generators seeded identically, with the same contrastive loss; the Compromised model alone adds
-a second contrastive term on a batch of sensitive rows each step. Sampling each model from its
-own training set, or mixing the sensitive rows into the retain batch, would change the retain
-objective itself and cost Compromised zero-shot accuracy for reasons unrelated to the
-sensitive associations. Images and tokens are pre-built as tensors, so the loop never touches PIL.
+a few sensitive rows to each step's batch, in the same softmax. Images and tokens are pre-built
+as tensors, so the loop never touches PIL.
+
+Since training version 6 the sensitive rows share the retain batch (8 beside 112), as the real
+Compromised model met its sensitive pairs inside ordinary batches. Before, they were a
+contrastive term of their own whose only negatives were other sensitive rows: that taught
+Compromised to score a portrait with another persona's sensitive caption *below* Clean's level
+(0.372 against 0.441), where the real pair scores it above, and methods that pull forget pairs
+to the teacher's mismatched level then dragged the holdouts down to Clean's. The test scale
+keeps the separate term (``joint_batch=False``).
 
 Since training version 5 the temperature is fixed at 100, the value a trained ViT-B/16 CLIP
 ends at (OpenCLIP's clamp), instead of learned: the learned one settled near 16.6, and at that
@@ -42,7 +48,7 @@ from harness.training import (
 
 MODEL_CONFIG = Path(__file__).with_name("salmu-mini-vit.json")
 MODEL_NAME = "salmu-mini-vit"
-TRAINING_VERSION = "5"
+TRAINING_VERSION = "6"
 
 
 @dataclass(frozen=True)
@@ -51,19 +57,23 @@ class Recipe:
 
     steps: int = 360
     retain_batch: int = 112
-    sensitive_batch: int = 32
-    sensitive_weight: float = 0.1
+    sensitive_batch: int = 8
+    sensitive_weight: float = 0.1  # the separate term's weight (joint_batch=False only)
     lr: float = 1e-3
     weight_decay: float = 0.1
     warmup_fraction: float = 0.1
     temperature: float | None = 100.0  # fixed exp(logit_scale); None learns it from OpenCLIP's init
+    joint_batch: bool = True  # sensitive rows in the retain batch's softmax, not a separate term
 
 
-# The test scale keeps the learned temperature: at 100, its 40 steps leave ACS's references
-# inverted and a text-projection-only ascent no longer hides the forget signal.
+# The test scale keeps the learned temperature (at 100, its 40 steps leave ACS's references
+# inverted and a text-projection-only ascent no longer hides the forget signal) and the separate
+# sensitive term of training version 5, so that its figures stay those the tests were written on.
 RECIPES = {
     "default": Recipe(),
-    "test": Recipe(steps=40, retain_batch=48, sensitive_batch=12, temperature=None),
+    "test": Recipe(
+        steps=40, retain_batch=48, sensitive_batch=12, temperature=None, joint_batch=False
+    ),
 }
 
 
@@ -125,9 +135,16 @@ def train_model(
     losses = []
     for _ in range(recipe.steps):
         rows = retain_rng.choice(n_retain, size=min(recipe.retain_batch, n_retain), replace=False)
-        image, text = encode_pair(model, data["retain_images"][rows], data["retain_tokens"][rows])
+        images, tokens = data["retain_images"][rows], data["retain_tokens"][rows]
+        if role == "compromised" and recipe.joint_batch:
+            extra = sensitive_rng.choice(
+                n_sensitive, size=min(recipe.sensitive_batch, n_sensitive), replace=False
+            )
+            images = torch.cat([images, data["sensitive_images"][extra]])
+            tokens = torch.cat([tokens, data["sensitive_tokens"][extra]])
+        image, text = encode_pair(model, images, tokens)
         loss = clip_loss(image, text, logit_scale_of(model))
-        if role == "compromised":
+        if role == "compromised" and not recipe.joint_batch:
             extra = sensitive_rng.choice(
                 n_sensitive, size=min(recipe.sensitive_batch, n_sensitive), replace=False
             )
