@@ -135,19 +135,20 @@ def train_model(
     losses = []
     for _ in range(recipe.steps):
         rows = retain_rng.choice(n_retain, size=min(recipe.retain_batch, n_retain), replace=False)
-        images, tokens = data["retain_images"][rows], data["retain_tokens"][rows]
-        if role == "compromised" and recipe.joint_batch:
-            extra = sensitive_rng.choice(
+        extra = (
+            sensitive_rng.choice(
                 n_sensitive, size=min(recipe.sensitive_batch, n_sensitive), replace=False
             )
+            if role == "compromised"
+            else None
+        )
+        images, tokens = data["retain_images"][rows], data["retain_tokens"][rows]
+        if extra is not None and recipe.joint_batch:
             images = torch.cat([images, data["sensitive_images"][extra]])
             tokens = torch.cat([tokens, data["sensitive_tokens"][extra]])
         image, text = encode_pair(model, images, tokens)
         loss = clip_loss(image, text, logit_scale_of(model))
-        if role == "compromised" and not recipe.joint_batch:
-            extra = sensitive_rng.choice(
-                n_sensitive, size=min(recipe.sensitive_batch, n_sensitive), replace=False
-            )
+        if extra is not None and not recipe.joint_batch:
             image, text = encode_pair(
                 model, data["sensitive_images"][extra], data["sensitive_tokens"][extra]
             )
