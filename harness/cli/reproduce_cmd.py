@@ -89,12 +89,13 @@ def command(
             raise click.BadParameter(exc.message, param_hint="'--objective'") from exc
     root = output or Path("salmu-sweeps") / sweep.name
     planned = plan_for(sweep, trials, root, max_concurrent)
+    estimate = _estimate(planned.estimate, planned.timed, reproduction.scale(scale), len(trials))
     if plan:
-        click.echo(planned.text())
+        click.echo(replace(planned, estimate=estimate).text())
         return
     click.echo(f"{reproduction.data.get('title', name)}, scale {scale}: {planned.size}")
     click.echo(planned.status)
-    click.echo(_estimate(planned.estimate, planned.timed, reproduction.scale(scale), len(trials)))
+    click.echo(estimate)
     from harness.sweeps.ray_runner import run_sweep
 
     try:

@@ -47,13 +47,30 @@ def test_the_default_grid_spans_1e_6_to_1e_4_with_two_seeds_at_5x(baselines_regi
     assert sweep.budgets == [5.0] and sweep.seeds == [0, 1]
     for space in sweep.methods.values():
         grid = space["parameters"]["lr"]["grid"]
-        assert min(grid) == 1e-6 and max(grid) == 1e-4 and len(grid) == 6
-        assert 1.78e-5 in grid  # the half step where forgetting sets in
+        assert min(grid) == 1e-6 and max(grid) == 1e-4 and len(grid) == 7
+        assert 1.78e-5 in grid and 5.62e-5 in grid  # quarter decades where forgetting sets in
     assert sweep.methods["neggrad"]["parameters"]["retain_weight"] == {"grid": [0.0, 0.95]}
     assert sweep.methods["delete"]["parameters"]["form"] == {"grid": ["paper", "fork"]}
     test = sweep_for(load_reproduction("paper"), "test")
     assert all(set(s["parameters"]) == {"lr", "batch_size"} for s in test.methods.values())
     assert test.seeds == [0] and test.budgets == [0.25]
+
+
+def test_the_plan_of_a_new_reproduction_estimates_from_the_measured_pace(tmp_path: Path) -> None:
+    env = {**os.environ, "SALMU_HARNESS_PLUGINS": "salmu-baselines,salmu-literature"}
+    command = [sys.executable, "-m", "harness.cli", "reproduce", "paper", "--plan"]
+    planned = subprocess.run(
+        [*command, "--output", str(tmp_path / "new")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    pace = load_reproduction("paper").scale("default")["seconds_per_trial"]
+    assert "0 done, 0 failed (run again), 168 pending" in planned.stdout
+    assert f"about {pace * 168 / 60:.0f} min of trials if none is done yet" in planned.stdout
+    assert not (tmp_path / "new").exists()  # a plan runs and writes nothing
 
 
 def test_majority_and_agreement() -> None:
