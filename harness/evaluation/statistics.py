@@ -13,6 +13,9 @@ import numpy as np
 
 from harness.rng import dedicated_rng
 
+#: rows with at most this many distinct values (and no shared groups) are resampled by counting
+MAX_DISTINCT_FOR_COUNTS = 16
+
 
 @dataclass(frozen=True)
 class BootstrapSettings:
@@ -56,18 +59,42 @@ def bootstrap_ci(
         return (float("nan"), float("nan"))
     labels = group_index(groups, data.size)
     n_groups = int(labels.max()) + 1
-    sums = np.bincount(labels, weights=data, minlength=n_groups)
-    counts = np.bincount(labels, minlength=n_groups).astype(np.float64)
     rng = dedicated_rng(settings.seed, purpose)
-    draws = rng.integers(0, n_groups, size=(settings.resamples, n_groups))
-    picked_sums = sums[draws].sum(axis=1)
-    picked_counts = counts[draws].sum(axis=1)
-    means = picked_sums / picked_counts
+    distinct = np.unique(data) if n_groups == data.size else None
+    if distinct is not None and distinct.size <= MAX_DISTINCT_FOR_COUNTS:
+        means = _resampled_means_by_counts(data, distinct, settings.resamples, rng)
+    else:
+        means = _resampled_means_by_groups(data, labels, n_groups, settings.resamples, rng)
     alpha = (1 - settings.level) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     point = float(data.mean())
     # the percentile interval of a mean always brackets it up to float rounding; make it exact
     return (float(min(low, point)), float(max(high, point)))
+
+
+def _resampled_means_by_groups(
+    data: np.ndarray, labels: np.ndarray, n_groups: int, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bootstrap means, each from ``n_groups`` groups drawn with replacement."""
+    sums = np.bincount(labels, weights=data, minlength=n_groups)
+    counts = np.bincount(labels, minlength=n_groups).astype(np.float64)
+    draws = rng.integers(0, n_groups, size=(resamples, n_groups))
+    return sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+
+
+def _resampled_means_by_counts(
+    data: np.ndarray, distinct: np.ndarray, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bootstrap means of rows that take few distinct values (e.g. correct / wrong).
+
+    Drawing n rows with replacement picks each distinct value a Multinomial(n, share) number
+    of times, so drawing those counts gives exactly the same distribution of means as drawing
+    the rows, at a cost independent of n (48,000 GenKnow rows: milliseconds instead of seconds).
+    """
+    shares = np.searchsorted(distinct, data)
+    frequencies = np.bincount(shares, minlength=distinct.size) / data.size
+    picked = rng.multinomial(data.size, frequencies, size=resamples)
+    return (picked @ distinct) / data.size
 
 
 def bootstrap_ci_over_draws(

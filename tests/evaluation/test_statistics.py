@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.evaluation import statistics
 from harness.evaluation.statistics import (
     BootstrapSettings,
     bootstrap_ci,
@@ -40,3 +41,35 @@ def test_resampling_identities_widens_the_interval_for_correlated_rows() -> None
 def test_constant_values_give_a_point_interval() -> None:
     assert bootstrap_ci([0.5] * 10, None, BootstrapSettings()) == (0.5, 0.5)
     assert per_group_means([1, 3, 5], ["a", "a", None]) == {"a": 2.0}
+
+
+def test_rows_of_few_values_resample_by_counts_with_the_row_bootstrap_distribution() -> None:
+    rng = np.random.default_rng(1)
+    correct = (rng.random(2000) < 0.3).astype(float)
+    distinct = np.unique(correct)
+    labels = np.arange(correct.size)
+    by_counts = statistics._resampled_means_by_counts(
+        correct, distinct, 20000, np.random.default_rng(2)
+    )
+    by_rows = statistics._resampled_means_by_groups(
+        correct, labels, correct.size, 20000, np.random.default_rng(3)
+    )
+    for q in (0.025, 0.5, 0.975):
+        assert abs(np.quantile(by_counts, q) - np.quantile(by_rows, q)) < 0.003
+    assert abs(by_counts.std() - by_rows.std()) < 0.0005
+
+
+def test_a_binary_interval_has_the_binomial_width() -> None:
+    p, n = 0.49, 48_000
+    correct = np.zeros(n)
+    correct[: int(p * n)] = 1.0
+    low, high = bootstrap_ci(correct, None, BootstrapSettings(resamples=4000))
+    expected = 2 * 1.96 * np.sqrt(p * (1 - p) / n)  # 0.0089
+    assert abs((high - low) - expected) < 0.05 * expected
+    assert low < p < high
+
+
+def test_differences_of_three_values_resample_by_counts_around_their_mean() -> None:
+    diffs = np.array([-1.0] * 300 + [0.0] * 1500 + [1.0] * 200)
+    low, high = bootstrap_ci(diffs, None, BootstrapSettings(resamples=4000))
+    assert low < -0.05 < high and high < 0.0
