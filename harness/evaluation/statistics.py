@@ -60,9 +60,9 @@ def bootstrap_ci(
     labels = group_index(groups, data.size)
     n_groups = int(labels.max()) + 1
     rng = dedicated_rng(settings.seed, purpose)
-    distinct = np.unique(data) if n_groups == data.size else None
-    if distinct is not None and distinct.size <= MAX_DISTINCT_FOR_COUNTS:
-        means = _resampled_means_by_counts(data, distinct, settings.resamples, rng)
+    distinct, occurrences = np.unique(data, return_counts=True)
+    if n_groups == data.size and distinct.size <= MAX_DISTINCT_FOR_COUNTS:
+        means = _resampled_means_by_counts(distinct, occurrences, settings.resamples, rng)
     else:
         means = _resampled_means_by_groups(data, labels, n_groups, settings.resamples, rng)
     alpha = (1 - settings.level) / 2
@@ -83,18 +83,18 @@ def _resampled_means_by_groups(
 
 
 def _resampled_means_by_counts(
-    data: np.ndarray, distinct: np.ndarray, resamples: int, rng: np.random.Generator
+    distinct: np.ndarray, occurrences: np.ndarray, resamples: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Bootstrap means of rows that take few distinct values (e.g. correct / wrong).
 
     Drawing n rows with replacement picks each distinct value a Multinomial(n, share) number
     of times, so drawing those counts gives exactly the same distribution of means as drawing
-    the rows, at a cost independent of n (48,000 GenKnow rows: milliseconds instead of seconds).
+    the rows, at a cost independent of n (48,000 rows: under a millisecond instead of half a
+    second).
     """
-    shares = np.searchsorted(distinct, data)
-    frequencies = np.bincount(shares, minlength=distinct.size) / data.size
-    picked = rng.multinomial(data.size, frequencies, size=resamples)
-    return (picked @ distinct) / data.size
+    rows = int(occurrences.sum())
+    picked = rng.multinomial(rows, occurrences / rows, size=resamples)
+    return (picked @ distinct) / rows
 
 
 def bootstrap_ci_over_draws(

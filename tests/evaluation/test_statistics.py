@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from harness.evaluation import statistics
 from harness.evaluation.statistics import (
@@ -11,6 +12,7 @@ from harness.evaluation.statistics import (
     group_index,
     per_group_means,
 )
+from harness.rng import dedicated_rng
 
 
 def test_groups_are_numbered_and_none_rows_stand_alone() -> None:
@@ -46,10 +48,10 @@ def test_constant_values_give_a_point_interval() -> None:
 def test_rows_of_few_values_resample_by_counts_with_the_row_bootstrap_distribution() -> None:
     rng = np.random.default_rng(1)
     correct = (rng.random(2000) < 0.3).astype(float)
-    distinct = np.unique(correct)
+    distinct, occurrences = np.unique(correct, return_counts=True)
     labels = np.arange(correct.size)
     by_counts = statistics._resampled_means_by_counts(
-        correct, distinct, 20000, np.random.default_rng(2)
+        distinct, occurrences, 20000, np.random.default_rng(2)
     )
     by_rows = statistics._resampled_means_by_groups(
         correct, labels, correct.size, 20000, np.random.default_rng(3)
@@ -57,6 +59,19 @@ def test_rows_of_few_values_resample_by_counts_with_the_row_bootstrap_distributi
     for q in (0.025, 0.5, 0.975):
         assert abs(np.quantile(by_counts, q) - np.quantile(by_rows, q)) < 0.003
     assert abs(by_counts.std() - by_rows.std()) < 0.0005
+
+
+def test_ungrouped_rows_of_few_values_take_the_counting_path_and_grouped_rows_do_not() -> None:
+    correct = (np.random.default_rng(4).random(500) < 0.6).astype(float)
+    settings = BootstrapSettings(resamples=300)
+    distinct, occurrences = np.unique(correct, return_counts=True)
+    counted = statistics._resampled_means_by_counts(
+        distinct, occurrences, 300, dedicated_rng(settings.seed, "bootstrap")
+    )
+    expected = tuple(float(q) for q in np.quantile(counted, [0.025, 0.975]))
+    assert bootstrap_ci(correct, None, settings) == pytest.approx(expected, abs=1e-12)
+    groups = [f"id{i % 50}" for i in range(500)]
+    assert bootstrap_ci(correct, groups, settings) != bootstrap_ci(correct, None, settings)
 
 
 def test_a_binary_interval_has_the_binomial_width() -> None:
