@@ -60,9 +60,10 @@ def bootstrap_ci(
     labels = group_index(groups, data.size)
     n_groups = int(labels.max()) + 1
     rng = dedicated_rng(settings.seed, purpose)
-    distinct, occurrences = np.unique(data, return_counts=True)
-    if n_groups == data.size and distinct.size <= MAX_DISTINCT_FOR_COUNTS:
-        means = _resampled_means_by_counts(distinct, occurrences, settings.resamples, rng)
+    # only ungrouped rows can be counted; grouped ones need not pay for the sort
+    counted = np.unique(data, return_counts=True) if n_groups == data.size else None
+    if counted is not None and counted[0].size <= MAX_DISTINCT_FOR_COUNTS:
+        means = _resampled_means_by_counts(*counted, settings.resamples, rng)
     else:
         means = _resampled_means_by_groups(data, labels, n_groups, settings.resamples, rng)
     alpha = (1 - settings.level) / 2
