@@ -18,6 +18,9 @@ import torch
 from harness.benchmarks.base import Split
 from harness.progress import progress_bar
 from harness.run.budget import Budget
+from harness.training_data.draws import sample_seed
+from harness.training_data.sources import BatchMaker, Job
+from harness.training_data.stream import DataPath
 
 
 @dataclass
@@ -25,7 +28,9 @@ class Batch:
     """A training batch: preprocessed images, tokenised captions and their row metadata."""
 
     images: torch.Tensor
-    """[B, 3, H, W] images through ``preprocess_train``, on the CPU."""
+    """[B, 3, H, W] float images through ``preprocess_train`` (or its cached equivalent, see
+    docs/performance.md), on the CPU; when the model is on a GPU they may already be there
+    (normalised on the device), so ``.to(ctx.device)`` costs nothing."""
     tokens: torch.Tensor
     """[B, context_length] tokenised captions, on the CPU."""
     texts: list[str]
@@ -40,10 +45,23 @@ class Batch:
 
 
 class SplitView:
-    """Read access to a split for a method; every row read is charged to the budget."""
+    """Read access to a split for a method; every row read is charged to the budget.
+
+    Batches come through the run's data path (``harness.training_data``): prepared ahead by
+    worker processes from the training image cache, each sample's augmentation drawn from its
+    own seed, so a run's batches depend only on the seed, the split and the read, never on
+    the number of workers or the state of the cache. Read-ahead is never charged: a batch is
+    charged when the method receives it.
+    """
 
     def __init__(
-        self, split: Split, budget: Budget, transform: Callable, tokenizer: Callable
+        self,
+        split: Split,
+        budget: Budget,
+        transform: Callable,
+        tokenizer: Callable,
+        *,
+        data: DataPath | None = None,
     ) -> None:
         self.name = split.name
         """The split's name (``forget`` or ``retain``)."""
@@ -51,6 +69,10 @@ class SplitView:
         self._budget = budget
         self._transform = transform
         self._tokenizer = tokenizer
+        self._data = data if data is not None else DataPath()
+        self._maker: BatchMaker | None = None
+        self._streams = 0
+        self._direct_reads = 0
 
     def __len__(self) -> int:
         return len(self._split)
@@ -71,34 +93,77 @@ class SplitView:
         return self._split.file_names
 
     def rows(self, indices: Sequence[int] | np.ndarray) -> Batch:
-        """The rows at ``indices`` as a batch, charged to the budget."""
+        """The rows at ``indices`` as a batch, charged to the budget (made at once, in this
+        process)."""
         indices = [int(i) for i in indices]
         self._budget.charge(self.name, len(indices))
-        records = self._split.dataset.select(indices)
-        images = torch.stack([self._transform(r["image"].convert("RGB")) for r in records])
-        texts = [self._split.texts[i] for i in indices]
-        return Batch(
-            images=images,
-            tokens=self._tokenizer(texts),
-            texts=texts,
-            identity_ids=[self._split.identity_ids[i] for i in indices],
-            file_names=[self._split.file_names[i] for i in indices],
-        )
+        job = self._job(f"rows {self._direct_reads}", indices)
+        self._direct_reads += 1
+        return self._batch(self._data.made_now(self._batch_maker(), job))
 
     def batches(
         self, batch_size: int, rng: np.random.Generator, *, drop_last: bool = True
     ) -> Iterator[Batch]:
-        """Shuffled batches, epoch after epoch, for as long as the budget allows."""
+        """Shuffled batches, epoch after epoch, for as long as the budget allows.
+
+        Each epoch's order is ``rng.permutation(len(self))``, drawn when the read-ahead
+        reaches that epoch (so before the method receives its first batch)."""
+        stream = self._streams
+        self._streams += 1
+        jobs = self._jobs(stream, batch_size, rng, drop_last)
+        prepared = self._data.stream(self._batch_maker(), jobs)
+        try:
+            for made in prepared:
+                if not self._budget.allows(len(made["rows"]), self.name):
+                    return
+                self._budget.charge(self.name, len(made["rows"]))
+                yield self._batch(made)
+        finally:
+            prepared.close()
+
+    def _jobs(
+        self, stream: int, batch_size: int, rng: np.random.Generator, drop_last: bool
+    ) -> Iterator[Job]:
+        # read-ahead stops at what the budget allows now; reads elsewhere meanwhile are
+        # caught when each batch is handed out
+        allowed = self._budget.remaining_of(self.name)
+        made = number = 0
         while True:
             order = rng.permutation(len(self))
             stop = len(order) - (len(order) % batch_size if drop_last else 0)
             if stop == 0:
                 return
             for start in range(0, stop, batch_size):
-                chunk = order[start : start + batch_size]
-                if not self._budget.allows(len(chunk), self.name):
+                chunk = [int(i) for i in order[start : start + batch_size]]
+                if made + len(chunk) > allowed:
                     return
-                yield self.rows(chunk)
+                made += len(chunk)
+                yield self._job(f"stream {stream} batch {number}", chunk)
+                number += 1
+
+    def _job(self, read: str, rows: list[int]) -> Job:
+        seed = self._data.seed
+        return Job(
+            rows=tuple(rows),
+            seeds=tuple(sample_seed(seed, self.name, read, slot) for slot in range(len(rows))),
+        )
+
+    def _batch_maker(self) -> BatchMaker:
+        if self._maker is None:
+            source = self._data.source(self._split, self._transform)
+            self._maker = BatchMaker(source, self._split.texts, self._tokenizer)
+        return self._maker
+
+    def _batch(self, made: dict[str, Any]) -> Batch:
+        rows = made["rows"]
+        self._data.batches += 1
+        return Batch(
+            images=made["images"],
+            tokens=made["tokens"],
+            texts=[self._split.texts[i] for i in rows],
+            identity_ids=[self._split.identity_ids[i] for i in rows],
+            file_names=[self._split.file_names[i] for i in rows],
+        )
 
 
 @dataclass

@@ -259,22 +259,28 @@ def train_within_budget(
     # torch.compile is opt-in (--compile): the compiled module shares the model's parameters
     forward_model: Any = torch.compile(model) if ctx.compile else model
     bar = ctx.progress(total, desc="unlearning")
-    for _ in range(total):
-        if (forget and not ctx.budget.allows(batch, "forget")) or (
-            retain and not ctx.budget.allows(retain_batch, "retain")
-        ):
-            break
-        f = _to(next(forget_batches, None), ctx.device) if forget_batches else None
-        r = _to(next(retain_batches, None), ctx.device) if retain_batches else None
-        if (forget and f is None) or (retain and r is None):
-            break
-        with step.autocast():
-            loss = step_loss(forward_model, f, r)
-        value = step(loss)
-        ctx.step(value)  # counted, and passed to the reporters with its loss
-        bar.set_postfix(loss=f"{value:.4f}", refresh=False)
-        bar.update(1)
-    bar.close()
+    try:
+        for _ in range(total):
+            if (forget and not ctx.budget.allows(batch, "forget")) or (
+                retain and not ctx.budget.allows(retain_batch, "retain")
+            ):
+                break
+            f = _to(next(forget_batches, None), ctx.device) if forget_batches else None
+            r = _to(next(retain_batches, None), ctx.device) if retain_batches else None
+            if (forget and f is None) or (retain and r is None):
+                break
+            with step.autocast():
+                loss = step_loss(forward_model, f, r)
+            value = step(loss)
+            ctx.step(value)  # counted, and passed to the reporters with its loss
+            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+        for stream in (forget_batches, retain_batches):
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops the worker processes preparing batches ahead
     return model.eval()
 
 

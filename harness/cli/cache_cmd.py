@@ -10,7 +10,8 @@ import click
 
 #: cache area -> what it holds
 AREAS = {
-    "images": "preprocessed uint8 images per (benchmark, image content, transform)",
+    "images": "preprocessed uint8 images per (benchmark, image content, transform), for "
+    "evaluation and for training",
     "references": "Clean/Compromised metric results per (weights, splits, metric, settings)",
     "hashes": "content hashes of splits per dataset fingerprint",
     "mini": "built SALMU-mini benchmarks (data and the trained model pair)",

@@ -109,7 +109,9 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--workers",
             type=int,
             default=None,
-            help="Image-decoding workers (default: one per core, at most 8).",
+            help="Worker processes decoding images for evaluation and preparing a method's "
+            "batches ahead of its steps, per split (default: one per core, at most 8; 0: in "
+            "the main process). Results do not depend on it.",
         ),
         click.option(
             "--output",
@@ -139,7 +141,8 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "no_image_cache",
             is_flag=True,
             default=None,
-            help="Decode every image again instead of reading the preprocessed-image cache.",
+            help="Decode every image again instead of reading the image caches (evaluation and "
+            "training): methods then get the exact per-image PIL pixels of preprocess_train.",
         ),
         click.option(
             "--compile",

@@ -5,7 +5,9 @@ is split in two: the pixel geometry up to ``ToTensor``, whose uint8 output is ca
 float conversion plus normalisation, redone on every read with the same operations (so cached
 and uncached embeddings are bit-identical). Entries live under ``$SALMU_HARNESS_CACHE/images``,
 one raw ``uint8`` file of shape ``[rows, 3, H, W]`` and one JSON file each, keyed by the
-benchmark, the content hash of the images and the geometry. They are read memory-mapped.
+benchmark, the content hash of the images and the geometry. They are read memory-mapped. An
+entry may carry small per-row arrays beside its pixels (``extras``: the training cache's
+original image sizes), written before the JSON file that makes the entry visible.
 Writers stage to a temp file and rename, so concurrent writers are safe (both write the same
 bytes; readers only ever see whole files).
 """
@@ -14,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import io
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,7 @@ import torch
 from torchvision.transforms import Compose, Normalize, ToTensor
 from torchvision.transforms import functional as TF
 
-from harness.storage import cache_dir, write_json_atomic
+from harness.storage import cache_dir, write_bytes_atomic, write_json_atomic
 
 AREA = "images"
 logger = logging.getLogger("salmu_harness")
@@ -108,13 +111,25 @@ class ImageCache:
             self.hits += 1
         return found
 
+    def load_extra(self, key: str, name: str) -> np.ndarray | None:
+        """The per-row array ``name`` stored with the entry ``key``, or None when absent."""
+        try:
+            return np.load(_extra_path(self.root, key, name), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
     def filling(
-        self, key: str, batches: Iterable[torch.Tensor], description: dict[str, Any]
-    ) -> Iterator[torch.Tensor]:
+        self,
+        key: str,
+        batches: Iterable[torch.Tensor],
+        description: dict[str, Any],
+        extras: Callable[[], dict[str, np.ndarray]] | None = None,
+    ) -> Generator[torch.Tensor, None, None]:
         """Yield each uint8 ``[n, 3, H, W]`` batch of ``batches`` while writing it to the entry
         ``key``, so the first model encodes the images as they are decoded. The entry appears
         only once every batch was written; a consumer that stops early leaves none. A write
-        that fails (full disk, read-only cache) is logged and the batches keep coming."""
+        that fails (full disk, read-only cache) is logged and the batches keep coming.
+        ``extras()``, called once the batches are done, gives per-row arrays stored beside."""
         self.misses += 1
         writer: _EntryWriter | None = None
         try:
@@ -137,7 +152,7 @@ class ImageCache:
             if writer is not None:
                 if completed:
                     try:
-                        writer.commit(description)
+                        writer.commit(description, extras() if extras else {})
                     except OSError as exc:
                         logger.warning("image cache write failed (%s); not caching", exc)
                         writer.discard()
@@ -185,6 +200,10 @@ def _paths(root: Path, key: str) -> tuple[Path, Path]:
     return root / f"{key}.json", root / f"{key}.u8"
 
 
+def _extra_path(root: Path, key: str, name: str) -> Path:
+    return root / f"{key}.{name}.npy"
+
+
 class _EntryWriter:
     """One entry being written: a temp file renamed into place, then its JSON description."""
 
@@ -202,9 +221,14 @@ class _EntryWriter:
         self.rows += batch.shape[0]
         self.stream.write(batch.contiguous().numpy().tobytes())
 
-    def commit(self, description: dict[str, Any]) -> None:
+    def commit(self, description: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
         self.stream.close()
         os.replace(self.temporary, self.data_path)
+        for name, values in extras.items():
+            target = _extra_path(self.data_path.parent, self.data_path.stem, name)
+            with io.BytesIO() as buffer:
+                np.save(buffer, values, allow_pickle=False)
+                write_bytes_atomic(target, buffer.getvalue())
         shape = [self.rows, *(self.shape or (3, 0, 0))]
         write_json_atomic(self.meta_path, {"shape": shape, "dtype": "uint8", **description})
 

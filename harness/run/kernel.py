@@ -24,6 +24,7 @@ from harness.run.devices import seed_everything
 from harness.run.logs import LOGGER
 from harness.run.models import LoadedModel, assert_same_architecture, load_clip, parameter_shapes
 from harness.run.settings import RunOptions
+from harness.training_data.stream import DataPath, default_training_workers
 
 logger = logging.getLogger(LOGGER)
 
@@ -38,6 +39,8 @@ class Unlearned:
     shapes: dict[str, tuple[int, ...]]
     seconds: float
     digest_before: str
+    data_path: DataPath
+    """How the method's batches were made, and the time it waited for them."""
 
     @property
     def weights_changed(self) -> bool:
@@ -68,12 +71,27 @@ def unlearn_once(
     shapes = parameter_shapes(student.model)
     before = weights_digest(student.model)
     method_logger = logging.getLogger(f"{LOGGER}.method.{method.name}")
-    context = make_run_context(student, benchmark, budget, device, options, method_logger)
+    data = data_path_of(benchmark, options, device)
+    context = make_run_context(student, benchmark, budget, device, options, method_logger, data)
     clock = time.perf_counter()
     devices = [] if device.type == "cpu" else [device]
     with guard() if guard else contextlib.nullcontext(), torch.random.fork_rng(devices=devices):
         returned = method.unlearn(context, dict(parameters))
-    return Unlearned(returned, student, shapes, time.perf_counter() - clock, before)
+    return Unlearned(returned, student, shapes, time.perf_counter() - clock, before, data)
+
+
+def data_path_of(benchmark: Benchmark, options: RunOptions, device: torch.device) -> DataPath:
+    """The run's data path: ``--workers`` (default one per core, at most 8) per split stream,
+    the training image cache unless ``--no-image-cache``."""
+    workers = options.num_workers
+    return DataPath(
+        seed=options.seed,
+        workers=default_training_workers() if workers is None else workers,
+        image_cache=options.image_cache,
+        device=device,
+        scope=f"{benchmark.name}@{benchmark.revision}",
+        show_progress=options.show_progress,
+    )
 
 
 def weights_digest(model: torch.nn.Module) -> str:
@@ -93,8 +111,11 @@ def make_run_context(
     device: torch.device,
     options: RunOptions,
     method_logger: logging.Logger | None = None,
+    data: DataPath | None = None,
 ) -> RunContext:
-    """The context a method receives: its trainable model and budget-counted splits."""
+    """The context a method receives: its trainable model and budget-counted splits, read
+    through ``data`` (by default the run's data path for ``options``)."""
+    data = data if data is not None else data_path_of(benchmark, options, device)
     forget = benchmark.split("forget")
     generic = benchmark.metadata["generic_captions"]
     model = student.model.to(device).train()
@@ -102,7 +123,13 @@ def make_run_context(
         parameter.requires_grad_(True)
 
     def view(name: str) -> SplitView:
-        return SplitView(benchmark.split(name), budget, student.preprocess_train, student.tokenizer)
+        return SplitView(
+            benchmark.split(name),
+            budget,
+            student.preprocess_train,
+            student.tokenizer,
+            data=data,
+        )
 
     return RunContext(
         model=model,

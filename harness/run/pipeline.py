@@ -145,7 +145,11 @@ def _run(
         found["evaluation"]["retain_isolation"] = isolation
         found["warnings"] = no_op_warnings(unlearned.weights_changed, found["metrics"]) or None
         cost = cost_section(
-            clock, budget, unlearned.seconds, time.perf_counter() - evaluation_clock
+            clock,
+            budget,
+            unlearned.seconds,
+            time.perf_counter() - evaluation_clock,
+            unlearned.data_path.record(unlearned.seconds),
         )
         cost["stages"] = found.pop("stages")
     except Exception as exc:

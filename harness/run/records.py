@@ -16,9 +16,14 @@ from harness.storage import file_sha256
 
 
 def cost_section(
-    clock: float, budget: Budget | None, method_s: float, evaluation_s: float
+    clock: float,
+    budget: Budget | None,
+    method_s: float,
+    evaluation_s: float,
+    data_path: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The result's ``cost``: wall time since ``clock``, method and evaluation time, memory."""
+    """The result's ``cost``: wall time since ``clock``, method and evaluation time, memory,
+    and (for a run) the unlearning data path's record."""
     cost: dict[str, Any] = {
         "wall_seconds": round(time.perf_counter() - clock, 3),
         "method_seconds": round(method_s, 3),
@@ -28,6 +33,8 @@ def cost_section(
     if budget is not None:
         cost["optimizer_steps"] = budget.optimizer_steps
         cost["samples_read"] = dict(sorted(budget.reads.items()))
+    if data_path is not None:
+        cost["data_path"] = data_path
     if torch.cuda.is_available():
         cost["peak_gpu_memory_bytes"] = int(torch.cuda.max_memory_allocated())
     return cost

@@ -67,11 +67,13 @@ class RunOptions:
     batch_size: int | None = None
     """Evaluation batch size; ``None``: 256 on a CPU, the largest that fits on a GPU."""
     num_workers: int | None = None
-    """DataLoader workers for image decoding; ``None``: one per core, at most 8."""
+    """DataLoader workers decoding evaluation images and preparing a method's batches ahead
+    (per split stream); ``None``: one per core, at most 8."""
     compile: bool = False
     """``torch.compile`` the model for training and evaluation (``--compile``)."""
     image_cache: bool = True
-    """Reuse preprocessed evaluation images across runs (``--no-image-cache`` turns it off)."""
+    """Reuse preprocessed evaluation and training images across runs (``--no-image-cache``
+    turns both off: methods then get the exact per-image pixels of ``preprocess_train``)."""
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     """Evaluation seed and bootstrap settings (the ``evaluation`` key of a ``--config`` file)."""
     rules: dict[str, float] = field(default_factory=dict)

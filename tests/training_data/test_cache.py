@@ -1,0 +1,92 @@
+"""The training image cache: built once, read warm, nothing left behind by a failed build."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+from PIL import Image
+
+from harness.benchmarks.base import Split
+from harness.errors import BenchmarkError
+from harness.evaluation.image_cache import ImageCache
+from harness.training_data import cache as training_cache
+from harness.training_data.cache import cached_pixels
+from harness.training_data.geometry import TrainGeometry
+from tests.training_data.test_geometry import _picture, _transform
+
+
+def _png(image: Image.Image) -> bytes:
+    with io.BytesIO() as buffer:
+        image.save(buffer, format="PNG")
+        return buffer.getvalue()
+
+
+def _split(sizes: list[tuple[int, int]], broken: int | None = None) -> Split:
+    images = [
+        {"bytes": b"not a png" if i == broken else _png(_picture(w, h)), "path": None}
+        for i, (w, h) in enumerate(sizes)
+    ]
+    rows = {
+        "image": images,
+        "text": [f"caption {i}" for i in range(len(sizes))],
+        "identity_id": [f"{i:08d}" for i in range(len(sizes))],
+        "file_name": [f"{i:08d}_000.png" for i in range(len(sizes))],
+    }
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "text": datasets.Value("string"),
+            "identity_id": datasets.Value("string"),
+            "file_name": datasets.Value("string"),
+        }
+    )
+    return Split("forget", datasets.Dataset.from_dict(rows, features=features))
+
+
+SIZES = [(120, 80), (64, 64), (70, 100), (50, 90), (200, 40)]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_split_is_decoded_once_then_read_warm(tmp_path: Path, workers: int) -> None:
+    geometry = TrainGeometry.split(_transform(32))
+    cache = ImageCache(tmp_path)
+    split = _split(SIZES)
+    built, found = cached_pixels(split, geometry, "scope", cache, workers, show_progress=False)
+    assert not found and cache.misses == 1
+    again, found = cached_pixels(split, geometry, "scope", cache, workers, show_progress=False)
+    assert found and cache.hits == 1
+    assert built.path == again.path and again.pixels.shape == (5, 37, 37, 3)
+    assert np.array_equal(again.sizes, np.array(SIZES))
+    expected = geometry.cached_pixels(_picture(70, 100))
+    assert np.array_equal(again.pixels[2].numpy(), expected)
+    [entry] = cache.entries()
+    assert entry["purpose"] == "training" and "37x37" in entry["images"]
+    other, found = cached_pixels(split, geometry, "other scope", cache, 0, show_progress=False)
+    assert not found and other.path != built.path  # another benchmark revision: its own entry
+
+
+def test_a_corrupt_image_names_the_split_and_row_and_caches_nothing(tmp_path: Path) -> None:
+    geometry = TrainGeometry.split(_transform(32))
+    with pytest.raises(BenchmarkError, match=r"forget split's row 3 \(00000003_000.png\)"):
+        cached_pixels(_split(SIZES, broken=3), geometry, "s", ImageCache(tmp_path), 0, False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_build_leaves_no_entry(tmp_path: Path, monkeypatch) -> None:
+    geometry = TrainGeometry.split(_transform(32))
+    original = training_cache._Squares.__getitem__
+
+    def interrupted(self, row: int):
+        if row == 2:
+            raise KeyboardInterrupt  # Ctrl-C while the third image decodes
+        return original(self, row)
+
+    monkeypatch.setattr(training_cache, "DECODE_BATCH", 1)
+    monkeypatch.setattr(training_cache._Squares, "__getitem__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cached_pixels(_split(SIZES), geometry, "s", ImageCache(tmp_path), 0, False)
+    assert list(tmp_path.iterdir()) == []  # no entry, no staged temporary file
