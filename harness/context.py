@@ -101,6 +101,13 @@ class SplitView:
         self._direct_reads += 1
         return self._batch(self._data.made_now(self._batch_maker(), job))
 
+    def images(self, indices: Sequence[int] | np.ndarray) -> list[Any]:
+        """The rows at ``indices`` as decoded RGB PIL images, charged to the budget like
+        ``rows``: for methods that transform images themselves (no cache, no workers)."""
+        indices = [int(i) for i in indices]
+        self._budget.charge(self.name, len(indices))
+        return [record["image"].convert("RGB") for record in self._split.dataset.select(indices)]
+
     def batches(
         self, batch_size: int, rng: np.random.Generator, *, drop_last: bool = True
     ) -> Iterator[Batch]:

@@ -96,3 +96,11 @@ def test_the_process_generators_are_left_alone(tmp_path: Path) -> None:
     _read(view, 3)
     view.rows([1, 2])
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_raw_images_are_charged_like_rows(tmp_path: Path) -> None:
+    budget = Budget(1.0, len(ROWS))
+    view, _ = _view(tmp_path, 0, True, budget)
+    pictures = view.images([0, 2])
+    assert [p.size for p in pictures] == [SIZES[0], SIZES[2]]
+    assert all(p.mode == "RGB" for p in pictures) and budget.reads["forget"] == 2
