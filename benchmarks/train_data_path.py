@@ -194,6 +194,7 @@ def main() -> None:
             "wall_seconds": wall,
             "waited_seconds": waited,
             "ratio_to_max": wall / max(data_seconds, compute),
+            "sum_to_max": (data_seconds + compute) / max(data_seconds, compute),
         }
     print(
         f"forget split of the rehearsal at fraction {args.fraction}: {len(split):,} images, "

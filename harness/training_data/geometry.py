@@ -128,13 +128,13 @@ class TrainGeometry:
                 crops[k] = F.interpolate(view, size=(out_h, out_w), mode=mode, antialias=True)[0]
         return crops
 
-    def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
-        """``ToTensor`` then ``Normalize`` of a uint8 batch, on the batch's device: a
-        conversion and two in-place passes (each correctly rounded, so a GPU gives the CPU's
-        bits; twice as fast as one mixed-dtype multiply)."""
+    def normalise(self, pixels: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """``ToTensor`` then ``Normalize`` of a uint8 batch, on the batch's device (into the
+        float tensor ``out`` when given): a conversion and two in-place passes (each correctly
+        rounded, so a GPU gives the CPU's bits; twice as fast as one mixed-dtype multiply)."""
         std = torch.tensor(self.std, device=pixels.device).view(1, -1, 1, 1)
         mean = torch.tensor(self.mean, device=pixels.device).view(1, -1, 1, 1)
-        images = pixels.to(torch.float32)
+        images = pixels.to(torch.float32) if out is None else out.copy_(pixels)
         return images.mul_(1 / (255 * std)).sub_(mean / std)
 
 

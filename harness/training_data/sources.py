@@ -39,8 +39,11 @@ class PixelSource:
     def images(self, rows: Sequence[int], seeds: Sequence[int]) -> torch.Tensor:
         raise NotImplementedError
 
-    def finish(self, images: torch.Tensor, device: torch.device) -> torch.Tensor:
-        """The float ``[n, 3, H, W]`` batch a method receives, from what ``images`` made."""
+    def finish(
+        self, images: torch.Tensor, device: torch.device, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The float ``[n, 3, H, W]`` batch a method receives, from what ``images`` made
+        (written into ``out`` where the source computes it and ``out`` fits)."""
         return images
 
 
@@ -95,12 +98,16 @@ class CachedPixels(PixelSource):
         out = _shared_like(torch.empty(3, out_h, out_w, dtype=torch.uint8), len(rows))
         return self.geometry.apply(self.pixels, rows, self.sizes, seeds, out)
 
-    def finish(self, images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    def finish(
+        self, images: torch.Tensor, device: torch.device, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """uint8 crops normalised on ``device``: a GPU receives a quarter of float32's bytes
-        and normalises them itself; on a CPU this is the one pass the method's process does."""
+        and normalises them itself; on a CPU this is the one pass the method's process does
+        (into ``out`` when it has the batch's shape)."""
         if device.type == "cuda":
-            images = images.to(device, non_blocking=True)
-        return self.geometry.normalise(images)
+            return self.geometry.normalise(images.to(device, non_blocking=True))
+        fits = out is not None and out.shape == images.shape and out.dtype == torch.float32
+        return self.geometry.normalise(images, out if fits else None)
 
 
 def _shared_like(sample: torch.Tensor, count: int) -> torch.Tensor | None:

@@ -178,11 +178,18 @@ class DataPath:
 
 class _ReadAhead:
     """A thread that takes the workers' batches and finishes them (normalising, copying to
-    the GPU) while the method's step runs, keeping up to ``READY_BATCHES`` ready."""
+    the GPU) while the method's step runs, keeping up to ``READY_BATCHES`` ready.
+
+    On a CPU the float batches are written into tensors that the method's thread allocates
+    (one for each batch it takes): glibc gives a thread other than the main one an arena of
+    at most 64 MiB, so a batch allocated here would be fresh pages every time, while the
+    main thread's heap reuses the pages of the batches the method has dropped
+    (``allocator``)."""
 
     def __init__(self, batches: Iterator[dict[str, Any]], maker: BatchMaker, device: Any) -> None:
         self._batches, self._maker, self._device = batches, maker, device
         self._ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READY_BATCHES)
+        self._buffers: queue.SimpleQueue[torch.Tensor] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="salmu-read-ahead", daemon=True)
         self._thread.start()
@@ -190,10 +197,9 @@ class _ReadAhead:
     def _run(self) -> None:
         try:
             for made in self._batches:
-                finished = {
-                    **made,
-                    "images": self._maker.source.finish(made["images"], self._device),
-                }
+                out = None if self._buffers.empty() else self._buffers.get()
+                images = self._maker.source.finish(made["images"], self._device, out)
+                finished = {**made, "images": images}
                 if not self._put(("batch", finished)):
                     return
             self._put(("end", None))
@@ -217,6 +223,8 @@ class _ReadAhead:
             raise StopIteration
         if kind == "error":
             raise value
+        if self._device.type == "cpu":  # the buffer of a later batch, from this heap
+            self._buffers.put(torch.empty(value["images"].shape, dtype=torch.float32))
         return value
 
     def stop(self) -> None:
