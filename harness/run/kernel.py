@@ -81,12 +81,15 @@ def unlearn_once(
 
 
 def data_path_of(benchmark: Benchmark, options: RunOptions, device: torch.device) -> DataPath:
-    """The run's data path: ``--workers`` (default one per core, at most 8) per split stream,
-    the training image cache unless ``--no-image-cache``."""
+    """The run's data path: the training image cache unless ``--no-image-cache``, filled by
+    one worker per core (at most 8); ``--workers`` batch-preparing workers per split stream,
+    by default as many on a GPU and none on a CPU, whose cores the method's steps use."""
     workers = options.num_workers
+    cores = default_training_workers()
     return DataPath(
         seed=options.seed,
-        workers=default_training_workers() if workers is None else workers,
+        workers=(cores if device.type != "cpu" else 0) if workers is None else workers,
+        decode_workers=cores if workers is None else workers,
         image_cache=options.image_cache,
         device=device,
         scope=f"{benchmark.name}@{benchmark.revision}",

@@ -38,7 +38,8 @@ logger = logging.getLogger("salmu_harness")
 
 
 def default_training_workers() -> int:
-    """Worker processes per split stream: one per core, at most 8."""
+    """Worker processes per split stream on a GPU, and filling the cache: one per core, at
+    most 8."""
     return max(0, min(8, os.cpu_count() or 1))
 
 
@@ -50,6 +51,8 @@ class DataPath:
     """The run seed: every augmentation draw derives from it (``draws``)."""
     workers: int = 0
     """Worker processes per split stream (0: batches are made in the main process)."""
+    decode_workers: int | None = None
+    """Worker processes filling the training image cache (``None``: ``workers``)."""
     image_cache: bool = False
     """Whether images come from the training image cache (else the exact per-image path)."""
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
@@ -92,8 +95,9 @@ class DataPath:
         cache = self.cache or ImageCache()
         clock = time.perf_counter()
         try:
+            decoders = self.workers if self.decode_workers is None else self.decode_workers
             source, found = cached_pixels(
-                split, geometry, self.scope, cache, self.workers, self.show_progress
+                split, geometry, self.scope, cache, decoders, self.show_progress
             )
         except OSError as exc:
             logger.warning("training image cache unavailable (%s): exact path", exc)
@@ -163,6 +167,7 @@ class DataPath:
         return {
             "version": DATA_PATH_VERSION,
             "workers": self.workers,
+            "decode_workers": self.workers if self.decode_workers is None else self.decode_workers,
             "image_cache": self.image_cache,
             "augmentation": "workers" if self.workers else "main process",
             "pin_memory": self.pin_memory,

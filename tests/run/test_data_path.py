@@ -36,6 +36,7 @@ def test_workers_and_a_cold_cache_give_bit_identical_results(
     reference = finetune_outcome.document  # workers 0, seed 0
     path = reference["cost"]["data_path"]
     assert path["workers"] == 0 and path["augmentation"] == "main process"
+    assert path["decode_workers"] == 0  # --workers 0 sets both
     assert path["version"] and path["image_cache"] is True
     options = RunOptions(
         benchmark=str(mini_root),
