@@ -109,9 +109,9 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--workers",
             type=int,
             default=None,
-            help="Worker processes decoding images for evaluation and preparing a method's "
-            "batches ahead of its steps, per split (default: one per core, at most 8; 0: in "
-            "the main process). Results do not depend on it.",
+            help="Worker processes decoding images, and preparing a method's batches ahead of "
+            "its steps (default: one per core, at most 8; for batches on a CPU, none: the "
+            "steps use the cores). Results do not depend on it.",
         ),
         click.option(
             "--output",

@@ -67,8 +67,8 @@ class RunOptions:
     batch_size: int | None = None
     """Evaluation batch size; ``None``: 256 on a CPU, the largest that fits on a GPU."""
     num_workers: int | None = None
-    """DataLoader workers decoding evaluation images and preparing a method's batches ahead
-    (per split stream); ``None``: one per core, at most 8."""
+    """DataLoader workers decoding images and preparing a method's batches ahead (per split
+    stream); ``None``: one per core, at most 8 (none for batches when training on a CPU)."""
     compile: bool = False
     """``torch.compile`` the model for training and evaluation (``--compile``)."""
     image_cache: bool = True
