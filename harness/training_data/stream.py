@@ -3,8 +3,10 @@
 ``DataPath`` is one run's choice (workers, image cache, device) and its clock. A split view
 asks it for a ``stream`` of jobs (rows and seeds): worker processes of a DataLoader turn each
 job into tensors (``sources``) ahead of the step, into pinned memory when the model is on a
-GPU, while the method computes. The main process only waits when no batch is ready; that time
-is counted as waiting for data.
+GPU, and a read-ahead thread finishes them (normalising, on the GPU when the model is there)
+while the method computes. The method only waits when no batch is ready; that time is counted
+as waiting for data. Without workers (the default on a CPU, whose cores the steps use) each
+batch is made when the method asks for it.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class DataPath:
     image_cache: bool = False
     """Whether images come from the training image cache (else the exact per-image path)."""
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    """Where the model is: batches are pinned for a CUDA device."""
+    """Where the model is: batches are pinned for a CUDA device, and normalised there."""
     scope: str = ""
     """The benchmark's cache scope (``name@revision``)."""
     show_progress: bool = True
