@@ -94,6 +94,13 @@ class EvaluationContext:
             key = content_sha256() if callable(content_sha256) else content_sha256
         return engine.images(dataset, desc=f"{engine.label}: {desc}", content_sha256=key)
 
+    def pixels(self, split: str, rows: Sequence[int]) -> torch.Tensor:
+        """The model's input for ``rows`` of ``split`` under the evaluation transform:
+        ``[len(rows), 3, H, W]`` float32 on the device, read from the image cache when it holds
+        the split (after ``embeddings(split)``), else decoded. For metrics that train or attack
+        a copy of the model on benchmark images."""
+        return self.engine.pixels(self.benchmark.split(split), rows)
+
     def zero_shot_classifier(
         self, classnames: Sequence[str], templates: Sequence[Any]
     ) -> torch.Tensor:

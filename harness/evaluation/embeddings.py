@@ -260,6 +260,25 @@ class EmbeddingEngine:
             total=-(-len(dataset) // size),
         )
 
+    def pixels(self, split: Split, rows: Sequence[int]) -> torch.Tensor:
+        """The evaluation transform's output for ``rows`` of ``split``: ``[n, 3, H, W]`` float32
+        on the device. Read from the image cache when it holds the split (the same values as
+        decoding), else decoded from the dataset."""
+        chosen = [int(i) for i in rows]
+        pixels = self.pixel_transform
+        stored = None
+        if self.image_cache is not None and pixels is not None:
+            key = content_key(self.cache_scope, split.sha256, "image", pixels.description)
+            stored = self.image_cache.load(key)
+        if stored is None or pixels is None:
+            records = split.dataset.select(chosen)
+            decoded = torch.stack([self.preprocess(r["image"].convert("RGB")) for r in records])
+            return decoded.to(self.device)
+        batch = stored[torch.as_tensor(chosen, dtype=torch.long)]
+        if self.device.type == "cuda":
+            batch = batch.pin_memory()
+        return pixels.normalise(batch.to(self.device, non_blocking=True))
+
     def _decoded(
         self,
         dataset: datasets.Dataset,

@@ -99,3 +99,32 @@ def test_decoded_batches_are_regrouped_into_exactly_the_encoding_batches(
     out = list(rebatched((rows[i : i + decoded] for i in range(0, 23, decoded)), size))
     assert [len(b) for b in out] == [len(rows[i : i + size]) for i in range(0, 23, size)]
     assert torch.equal(torch.cat(out), rows)
+
+
+def test_pixels_of_chosen_rows_are_the_transform_output_cached_or_not(
+    mini_benchmark, compromised, tmp_path
+) -> None:
+    split = mini_benchmark.split("forget")
+    rows = [7, 0, 3, 3]
+    expected = torch.stack(
+        [compromised.preprocess_eval(split.dataset[i]["image"].convert("RGB")) for i in rows]
+    )
+
+    def engine(cache: ImageCache | None) -> EmbeddingEngine:
+        return EmbeddingEngine(
+            compromised.model,
+            compromised.tokenizer,
+            compromised.preprocess_eval,
+            torch.device("cpu"),
+            num_workers=0,
+            show_progress=False,
+            image_cache=cache,
+        )
+
+    assert torch.equal(engine(None).pixels(split, rows), expected)
+    cached = engine(ImageCache(tmp_path))
+    assert torch.equal(cached.pixels(split, rows), expected)  # no entry yet: decoded
+    cached.split(split)  # fills the cache
+    assert cached.image_cache is not None and cached.image_cache.entries()
+    cached.preprocess = None  # type: ignore[assignment]  # decoding would fail now
+    assert torch.equal(cached.pixels(split, rows), expected)  # read from the entry

@@ -15,6 +15,8 @@ The same attack is applied to Clean (what an attacker learns from scratch) and t
 so the normalised score says how much of the gap between them the attacked model keeps closed.
 The attack is symmetric InfoNCE on the attack pairs, AdamW at a fixed learning rate, the
 logit scale frozen, for ``fraction`` x the forget split's rows (rounded up to whole batches).
+Its images are the evaluation transform's output, read from the evaluation image cache that
+encoding the forget split filled (decoded per image when the cache is off: the same values).
 """
 
 from __future__ import annotations
@@ -72,10 +74,9 @@ def relearn(ctx: EvaluationContext, rows: Sequence[int]) -> tuple[torch.nn.Modul
         if len(queue) < batch:
             queue.extend(int(rows[i]) for i in order.permutation(len(rows)))
         chosen, queue = queue[:batch], queue[batch:]
-        records = forget.dataset.select(chosen)
-        images = torch.stack([ctx.preprocess(r["image"].convert("RGB")) for r in records])
+        images = ctx.pixels("forget", chosen)
         tokens = ctx.tokenizer([forget.texts[i] for i in chosen])
-        image, text = training.encode_pair(model, images.to(ctx.device), tokens.to(ctx.device))
+        image, text = training.encode_pair(model, images, tokens.to(ctx.device))
         loss = training.clip_loss(image, text, training.logit_scale_of(model))
         try:
             losses.append(step(loss))

@@ -53,8 +53,9 @@ def masked_model(mini_root: Path, tmp_path_factory) -> Path:
     return save_local_dir(model.eval(), loaded.config, tmp_path_factory.mktemp("masked") / "m")
 
 
-def evaluate(checkpoint: Path, mini_root: Path, out: Path) -> dict:
+def evaluate(checkpoint: Path, mini_root: Path, out: Path, image_cache: bool = True) -> dict:
     options = RunOptions(
+        image_cache=image_cache,
         benchmark=str(mini_root),
         metrics=["1.1", "3.1", "3.4"],
         output_dir=out,
@@ -110,3 +111,16 @@ def test_attribute_relearning_measures_only_private_attributes(
     forget_rows = load_local_benchmark(mini_root).split("forget").dataset.num_rows
     assert details["measured_rows"] + details["attack"]["attack_rows"] == forget_rows
     assert metric["value"] > metric["values"]["retfail_before"]
+
+
+def test_the_attack_reads_cached_pixels_with_the_decoded_values(
+    masked_model: Path, mini_root: Path, tmp_path: Path
+) -> None:
+    """The attack's images come from the evaluation image cache when it is on: the same
+    pixels as decoding each image, so the same attack and the same values."""
+    cached = evaluate(masked_model, mini_root, tmp_path / "cached")["metrics"]
+    decoded = evaluate(masked_model, mini_root, tmp_path / "decoded", image_cache=False)["metrics"]
+    for key in ("3.1", "3.4"):
+        assert cached[key]["value"] == decoded[key]["value"]
+        assert cached[key]["details"]["attack"] == decoded[key]["details"]["attack"]
+        assert cached[key]["references"] == decoded[key]["references"]
