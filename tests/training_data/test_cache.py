@@ -90,3 +90,64 @@ def test_an_interrupted_build_leaves_no_entry(tmp_path: Path, monkeypatch) -> No
     with pytest.raises(KeyboardInterrupt):
         cached_pixels(_split(SIZES), geometry, "s", ImageCache(tmp_path), 0, False)
     assert list(tmp_path.iterdir()) == []  # no entry, no staged temporary file
+
+
+_INTERRUPTED_BUILD = """
+import sys, time
+from pathlib import Path
+from harness.evaluation.image_cache import ImageCache
+from harness.training_data import cache as training_cache
+from harness.training_data.geometry import TrainGeometry
+from tests.training_data.test_cache import SIZES, _split
+from tests.training_data.test_geometry import _transform
+
+marker = Path(sys.argv[2])
+original = training_cache._Squares.__getitem__
+
+def slow(self, row):  # in the decoding workers: a build that takes a while
+    marker.touch()
+    time.sleep(0.2)
+    return original(self, row)
+
+training_cache.DECODE_BATCH = 1
+training_cache._Squares.__getitem__ = slow
+split = _split(SIZES * 40)
+geometry = TrainGeometry.split(_transform(32))
+training_cache.cached_pixels(split, geometry, "s", ImageCache(Path(sys.argv[1])), 2, False)
+"""
+
+
+def test_ctrl_c_during_a_build_with_workers_leaves_no_entry(tmp_path: Path) -> None:
+    """A real SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while two
+    decoding workers run: the process stops and the cache folder holds nothing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root, marker = tmp_path / "images", tmp_path / "started"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED_BUILD, str(root), str(marker)],
+        cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, workers included
+        # as from a terminal: a job started in the background (CI) inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+
+    def staged() -> list[Path]:
+        return list(root.glob(".*.tmp")) if root.exists() else []
+
+    while not (marker.exists() and staged()) and time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None and staged(), process.communicate()[0]  # mid-build
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0 and "KeyboardInterrupt" in output, output
+    assert not root.exists() or list(root.iterdir()) == []  # no entry, no staged file
