@@ -48,13 +48,6 @@ from harness.storage import writable_folder
     help="Select each method's setting with this objective instead of the reproduction's own "
     "(hmean, forget-first or a metric key); nothing is re-run. Files get it in their names.",
 )
-@click.option(
-    "--docs",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Also write the table into this Markdown page, between its "
-    "<!-- reproduction:NAME --> and <!-- /reproduction:NAME --> lines.",
-)
 def command(
     name: str,
     scale: str,
@@ -64,18 +57,18 @@ def command(
     plan: bool,
     rules: tuple[str, ...],
     objective: str | None,
-    docs: Path | None,
 ) -> None:
     """Reproduce the table NAME (built in: paper) or a reproduction file, at budget and seeds
     as it names them; writes reproduction.json and reproduction.md into the sweep folder."""
     from harness.plugins import load_plugins
     from harness.reproduce.spec import load_reproduction, sweep_for
-    from harness.reproduce.table import docs_block, render_markdown, reproduction_table
+    from harness.reproduce.table import render_markdown, reproduction_table
+    from harness.run.settings import rules_from
     from harness.storage import write_json_atomic, write_text_atomic
     from harness.sweeps.planning import plan_for
     from harness.sweeps.spec import check_objective, expand_trials
 
-    overrides = _rules(rules)
+    overrides = rules_from(rules)
     reproduction = load_reproduction(name)
     sweep = sweep_for(reproduction, scale)
     registry = load_plugins()
@@ -89,21 +82,18 @@ def command(
             raise click.BadParameter(exc.message, param_hint="'--objective'") from exc
     root = output or Path("salmu-sweeps") / sweep.name
     planned = plan_for(sweep, trials, root, max_concurrent)
-    estimate = _estimate(planned.estimate, planned.timed, reproduction.scale(scale), len(trials))
     if plan:
-        click.echo(replace(planned, estimate=estimate).text())
+        click.echo(planned.text())
         return
     click.echo(f"{reproduction.data.get('title', name)}, scale {scale}: {planned.size}")
     click.echo(planned.status)
-    click.echo(estimate)
+    click.echo(planned.estimate)
     from harness.sweeps.ray_runner import run_sweep
 
     try:
         writable_folder(root, "--output")
     except ParameterError as exc:
         raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="'--output'") from exc
-    if docs is not None:
-        _docs_parts(docs, name)  # a page without its block is refused before anything runs
     started = time.perf_counter()
     summary = run_sweep(
         sweep,
@@ -132,53 +122,5 @@ def command(
     click.echo("")
     click.echo(text)
     click.echo(f"written: {root / f'{stem}.json'}, {root / f'{stem}.md'}")
-    if docs is not None:
-        _write_docs(docs, name, docs_block(table, f"salmu-harness reproduce {name}"))
-        click.echo(f"written: {docs}")
     if summary.failed:
         raise SystemExit(1)
-
-
-def _estimate(line: str, timed: bool, scale: dict, trials: int) -> str:
-    """The sweep's own estimate, or, before any trial finished, the scale's measured pace."""
-    if timed or "seconds_per_trial" not in scale:
-        return line
-    minutes = scale["seconds_per_trial"] * trials / 60
-    return (
-        f"about {minutes:.0f} min of trials if none is done yet (measured: "
-        f"{scale['seconds_per_trial']:g} s per trial, wall time with 2 in flight on 2 CPU cores)"
-    )
-
-
-def _write_docs(page: Path, name: str, block: str) -> None:
-    """Replace the page's generated block for reproduction ``name``."""
-    from harness.storage import write_text_atomic
-
-    begin, end, head, tail = _docs_parts(page, name)
-    write_text_atomic(page, f"{head}{begin}\n{block}{end}{tail}")
-
-
-def _docs_parts(page: Path, name: str) -> tuple[str, str, str, str]:
-    """The page's begin and end lines of the block, and the text before and after it."""
-    begin, end = f"<!-- reproduction:{name} -->", f"<!-- /reproduction:{name} -->"
-    text = page.read_text(encoding="utf-8")
-    if begin not in text or end not in text.split(begin, 1)[-1]:
-        raise ParameterError(
-            f"{page} has no {begin} ... {end} block to write the table into",
-            "add those two lines where the table goes",
-        )
-    head, rest = text.split(begin, 1)
-    return begin, end, head, rest.split(end, 1)[1]
-
-
-def _rules(given: tuple[str, ...]) -> dict[str, float]:
-    rules = {}
-    for item in given:
-        key, sep, value = item.partition("=")
-        try:
-            rules[key.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=NUMBER", param_hint="'--rule'")
-    return rules

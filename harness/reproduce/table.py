@@ -196,36 +196,3 @@ def render_markdown(table: dict[str, Any]) -> str:
         f"(of {len(table['rows'])} methods; settings selected by objective "
         f"`{table['selection']['objective']}`)\n"
     )
-
-
-def docs_block(table: dict[str, Any], command: str) -> str:
-    """The generated part of a documentation page: how the table was made, then the table."""
-    times = table["trial_seconds"]
-    grid = "; ".join(
-        f"`{method}`: "
-        + ", ".join(
-            f"{k} {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in spec['grid'])}"
-            for k, spec in space.items()
-            if isinstance(spec, dict)
-        )
-        for method, space in table["grid"].items()
-    )
-    selection = table["selection"]
-    judged = (
-        "Judged with the suite's default diagnosis rules"
-        if not table["rules"]
-        else "Judged with the diagnosis rules changed to "
-        + ", ".join(f"`{k}={v:g}`" for k, v in table["rules"].items())
-        + " (the paper's rows and ours alike)"
-    )
-    return (
-        f"Produced by `{command}` (scale `{table['scale']}`): budget {table['budget']:g}x, "
-        f"seeds {', '.join(str(s) for s in table['seeds'])}, {times['trials']} trials. "
-        f"Grid: {grid}. Selection: objective `{selection['objective']}` on "
-        f"{selection['validation_identities']} validation identities; numbers on the other "
-        f"{selection['report_identities']} forget identities (holdout metrics on all of theirs), "
-        f"the mean over the selected setting's seeds. Trial time: {times['total'] / 60:.0f} min "
-        f"in all ({times['mean']:.0f} s per trial); {times['first_start_to_last_finish'] / 60:.0f}"
-        f" min from the first trial's start to the last one's end. {judged}.\n\n"
-        + render_markdown(table)
-    )

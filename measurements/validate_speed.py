@@ -1,6 +1,6 @@
 """How fast `salmu-harness validate` checks a results repository: N SALMU-mini results.
 
-    python benchmarks/validate_speed.py [--source RESULT.json] [--count 1000] [--strict]
+    python measurements/validate_speed.py [--source RESULT.json] [--count 1000] [--strict]
 
 Without ``--source`` the script evaluates SALMU-mini's Compromised model once (building the
 mini on first use) to get a real result. It writes ``--count`` copies, each with its own

@@ -1,7 +1,7 @@
 """N checkpoints in one process: `salmu-harness evaluate C1 ... CN` against an official-style
 loop that also evaluates all its models in one process, on SALMU-mini.
 
-    python benchmarks/many_checkpoints.py [--count 5] [--scale default] [--seed 0]
+    python measurements/many_checkpoints.py [--count 5] [--scale default] [--seed 0]
 
 Both evaluate the same N checkpoints (the Compromised weights with seeded perturbations) with
 the same ten metrics on the same data, each in one process timed from start to exit with the
@@ -49,7 +49,7 @@ def main() -> None:
     from harness.benchmarks.local import load_local_benchmark
     from harness.builtin.mini.build import ensure_mini
 
-    mini = ensure_mini({"scale": args.scale, "seed": args.seed}, show_progress=False)
+    mini = ensure_mini(args.scale, args.seed, show_progress=False)
     with tempfile.TemporaryDirectory(prefix="salmu-many-checkpoints-") as tmp:
         work = Path(tmp)
         env = {**os.environ, "SALMU_HARNESS_CACHE": str(work / "cache"), "SALMU_HARNESS_QUIET": "1"}

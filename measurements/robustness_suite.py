@@ -1,6 +1,6 @@
 """Every first-party method on SALMU-mini under the robustness attacks, and the suite's cost.
 
-    python benchmarks/robustness_suite.py [--budget 5] [--seed 0] [--lr 1e-4]
+    python measurements/robustness_suite.py [--budget 5] [--seed 0] [--lr 1e-4]
                                           [--output salmu-results/robustness]
                                           [--docs docs/robustness.md]
 
@@ -170,7 +170,7 @@ def main() -> None:
     if args.docs:
         revision = next(iter(results.values()))["benchmark"]["revision"]
         command = (
-            f"python benchmarks/robustness_suite.py --budget {args.budget:g} --seed {args.seed}"
+            f"python measurements/robustness_suite.py --budget {args.budget:g} --seed {args.seed}"
             f" --lr {args.lr:g}"
         )
         write_docs(

@@ -1,6 +1,6 @@
 """How long one bootstrap interval takes over GenKnow-sized per-row data.
 
-    python benchmarks/bootstrap_speed.py [--rows 48000] [--resamples 1000] [--repeat 5]
+    python measurements/bootstrap_speed.py [--rows 48000] [--resamples 1000] [--repeat 5]
 
 GenKnow's per-row values are 1 (correct) or 0 (wrong) and carry no identity, so
 ``bootstrap_ci`` resamples them by counting; a real-valued column of the same length takes

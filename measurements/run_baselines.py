@@ -1,11 +1,12 @@
 """Run every installed unlearning method on SALMU-mini and write the comparison table.
 
-    python benchmarks/run_baselines.py [--budget 5] [--seed 0] [--output salmu-results/baselines]
+    python measurements/run_baselines.py [--budget 5] [--seed 0] [--output salmu-results/baselines]
 
 Each method runs once through the CLI, exactly as a user would run it (default parameters except
 those in TUNED below), and the table puts all ten metrics beside the Clean and Compromised rows
 with normalised scores and the diagnosis. The tuned reproduction of the paper's table, with its
-documentation page, is ``salmu-harness reproduce paper --docs docs/baselines.md``.
+documentation page, is ``salmu-harness reproduce paper`` (``scripts/reproduction_docs.py``
+writes its table into docs/baselines.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """GPU smoke test and throughput: ViT-B-16 through `evaluate` and one method, in bf16.
 
-    bash benchmarks/gpu_smoke.sh                      # on a machine with a CUDA GPU
-    python benchmarks/gpu_smoke.py --device cpu --model salmu-mini-vit --precision fp32
+    bash measurements/gpu_smoke.sh                      # on a machine with a CUDA GPU
+    python measurements/gpu_smoke.py --device cpu --model salmu-mini-vit --precision fp32
                                                       # the same steps, tiny, on a CPU
 
 Steps: (1) the device's measured dense matmul peak (bf16 on GPU); (2) a benchmark folder from
@@ -68,7 +68,7 @@ def matmul_peak(device: torch.device, precision: str) -> float:
 
 def smoke_benchmark(model_name: str, work: Path) -> Path:
     """The test mini with randomly initialised ``model_name`` as Clean and Compromised."""
-    source = ensure_mini({"scale": "test", "seed": 0}, show_progress=False)
+    source = ensure_mini("test", 0, show_progress=False)
     folder = work / f"gpu-smoke-{model_name}"
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns("models"))
     config = open_clip.get_model_config(model_name)
@@ -88,7 +88,7 @@ def smoke_benchmark(model_name: str, work: Path) -> Path:
 def forward_flops(model: torch.nn.Module, batch: torch.Tensor) -> float:
     """FLOPs of one ``encode_image`` forward per image."""
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        model.encode_image(batch)
+        model.encode_image(batch)  # type: ignore[operator]
     return counter.get_total_flops() / len(batch)
 
 
@@ -150,7 +150,7 @@ def data_path_rate(folder: Path, device: torch.device, batch: int, count: int = 
             next(stream)
         _sync(device)
         seconds = time.perf_counter() - started
-        stream.close()
+        stream.close()  # type: ignore[attr-defined]  # a generator
         return count * batch / seconds
 
     read()  # fills the training image cache

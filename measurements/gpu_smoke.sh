@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU smoke test: ViT-B-16 (random init) through evaluate and one method in bf16.
-# Usage: bash benchmarks/gpu_smoke.sh [extra gpu_smoke.py options]
+# Usage: bash measurements/gpu_smoke.sh [extra gpu_smoke.py options]
 # Needs a CUDA GPU and the harness plus salmu-baselines installed in the active Python.
 set -euo pipefail
 if ! command -v nvidia-smi >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 """How long `salmu-harness genknow check` takes on an ImageNet-val-sized set, in each form.
 
-    python benchmarks/genknow_sources.py [--images 50000] [--classes 1000] [--root DIR] [--keep]
+    python measurements/genknow_sources.py [--images 50000] [--classes 1000] [--root DIR] [--keep]
 
 Writes one set of ``--images`` JPEGs (ImageNet val's size: 500x375, about 110-130 KB each,
 every image's bytes its own) as an ImageFolder (``n00000000/ILSVRC2012_val_*.JPEG``), as

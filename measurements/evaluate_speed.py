@@ -1,6 +1,6 @@
 """`salmu-harness evaluate` against an official-style evaluation loop, on SALMU-mini.
 
-    python benchmarks/evaluate_speed.py [--scale default] [--seed 0] [--json OUT.json]
+    python measurements/evaluate_speed.py [--scale default] [--seed 0] [--json OUT.json]
 
 Both evaluate the same two checkpoints (the Compromised weights with two different seeded
 perturbations) with the same ten metrics on the same data:
@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tabulate import tabulate
 
@@ -87,7 +88,7 @@ def official_style(
     metrics = registry.select_metrics(None)
     settings = EvaluationSettings(protocol=registry.protocol())
     architecture = f"local-dir:{benchmark.models['compromised'].path}"
-    sources = [(c, architecture) for c in checkpoints]
+    sources: list[tuple[Any, str | None]] = [(c, architecture) for c in checkpoints]
     sources += [(benchmark.models[r].path, None) for r in ("clean", "compromised")]
     timings = []
     for source, arch in sources:
@@ -143,13 +144,15 @@ def encoding_throughput(benchmark, repeats: int = 3) -> dict[str, float]:
     tensors = torch.stack(
         [loaded.preprocess_eval(r["image"].convert("RGB")) for r in split.dataset]
     )
-    assert torch.equal(pixels.normalise(engine.image_cache.load(_key(engine, split))), tensors)
+    assert pixels is not None and engine.image_cache is not None
+    cached = engine.image_cache.load(_key(engine, split))
+    assert cached is not None and torch.equal(pixels.normalise(cached), tensors)
 
     def bare() -> torch.Tensor:
         with torch.inference_mode():
             return torch.cat(
                 [
-                    F.normalize(loaded.model.encode_image(tensors[i : i + 256]).float(), dim=-1)
+                    F.normalize(loaded.model.encode_image(tensors[i : i + 256]).float(), dim=-1)  # type: ignore[operator]
                     for i in range(0, len(tensors), 256)
                 ]
             )
@@ -188,7 +191,7 @@ def main() -> None:
 
     from harness.builtin.mini.build import ensure_mini
 
-    mini = ensure_mini({"scale": args.scale, "seed": args.seed}, show_progress=False)
+    mini = ensure_mini(args.scale, args.seed, show_progress=False)
     with tempfile.TemporaryDirectory(prefix="salmu-evaluate-speed-") as tmp:
         work = Path(tmp)
         env = {**os.environ, "SALMU_HARNESS_CACHE": str(work / "cache"), "SALMU_HARNESS_QUIET": "1"}

@@ -1,6 +1,6 @@
 """Images per second delivered to a method, at the real benchmark's image size.
 
-    python benchmarks/train_data_path.py [--fraction 0.03] [--model ViT-B-16] [--json F]
+    python measurements/train_data_path.py [--fraction 0.03] [--model ViT-B-16] [--json F]
 
 Reads the forget split of the full-size rehearsal (``rehearsal_data.py``: 512 px PNGs of about
 56 KB, as the real ones) through ``--model``'s ``preprocess_train`` (ViT-B-16: a 224 px random

@@ -1,6 +1,6 @@
 """A SALMUBench evaluation dataset at the real benchmark's size, written in the hub layout.
 
-    python benchmarks/rehearsal_data.py [--fraction 1.0]   # prints the folder
+    python measurements/rehearsal_data.py [--fraction 1.0]   # prints the folder
 
 The folder holds what ``cvc-mmu/salmubench-512-redistributed`` holds: parquet shards
 ``data/{split}-0000i-of-0000n.parquet`` (columns image, text, identity_id, file_name) with the
@@ -319,7 +319,7 @@ def build(folder: Path, fraction: float, workers: int = 2) -> dict:
         f"fraction {fraction} of its size, for measuring speed and memory. Synthetic; its "
         "numbers mean nothing.\n"
     )
-    mini = ensure_mini({"scale": "default", "seed": 0}, show_progress=False)
+    mini = ensure_mini("default", 0, show_progress=False)
     tuning = tune_pair(mini / "models", folder / "models", pictures, splits)
     png_bytes = [len(row["image"]["bytes"]) for rows in splits.values() for row in rows]
     facts = {
@@ -374,7 +374,7 @@ def tune_pair(source: Path, destination: Path, pictures: list, splits: dict) -> 
             batches = [[retain[i] for i in rng.choice(len(retain), TUNING_BATCH)]]
             if role == "compromised":
                 batches.append([persona[i] for i in rng.choice(len(persona), TUNING_BATCH)])
-            loss = sum(
+            loss: torch.Tensor = sum(  # type: ignore[assignment]
                 clip_loss(
                     *encode_pair(
                         model,

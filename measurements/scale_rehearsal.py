@@ -1,6 +1,6 @@
 """The real benchmark's size, rehearsed: `salmu-harness evaluate` against the official-style loop.
 
-    python benchmarks/scale_rehearsal.py [--fraction 1.0] [--checkpoints 3] [--slope 0.25,0.5]
+    python measurements/scale_rehearsal.py [--fraction 1.0] [--checkpoints 3] [--slope 0.25,0.5]
                                          [--json OUT.json] [--docs docs/performance.md]
 
 On the rehearsal dataset of ``rehearsal_data.py`` (the evaluation dataset's real row counts,

@@ -1,6 +1,6 @@
 """How far can our numbers be from the paper's? Every unknown choice point, measured.
 
-    python benchmarks/protocol_sensitivity.py [--benchmark mini] [--benchmark-option K=V ...]
+    python measurements/protocol_sensitivity.py [--benchmark mini] [--benchmark-option K=V ...]
         [--json OUT.json] [--docs docs/comparing-with-the-paper.md]
 
 Evaluates the benchmark's Clean and Compromised models under the ``official`` protocol, then
@@ -254,7 +254,7 @@ def main() -> None:
         benchmark, registry.protocol("official"), registry, resolve_device(args.device)
     )
     seconds = time.perf_counter() - started
-    command = "python benchmarks/protocol_sensitivity.py " + " ".join(sys.argv[1:])
+    command = "python measurements/protocol_sensitivity.py " + " ".join(sys.argv[1:])
     block = (
         f"Measured on {time.strftime('%Y-%m-%d', time.gmtime())} on {benchmark.name} "
         f"({benchmark.revision}), CPU fp32, in {seconds:.0f} s, with\n`{command.strip()}`.\n\n"
