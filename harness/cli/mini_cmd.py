@@ -33,7 +33,7 @@ def build(scale: str, seed: int, force: bool, quiet: bool) -> None:
     from harness.builtin.mini.build import ensure_mini
 
     started = time.perf_counter()
-    folder = ensure_mini({"scale": scale, "seed": seed, "force": force}, show_progress=not quiet)
+    folder = ensure_mini(scale, seed, force, show_progress=not quiet)
     click.echo(
         f"SALMU-mini ({scale}, seed {seed}) ready in {time.perf_counter() - started:.1f} s: "
         f"{folder}"
@@ -51,7 +51,7 @@ def info(scale: str, seed: int, as_json: bool) -> None:
     from harness.benchmarks.local import MANIFEST
     from harness.builtin.mini.build import ensure_mini
 
-    folder = ensure_mini({"scale": scale, "seed": seed})
+    folder = ensure_mini(scale, seed)
     details = json.loads((folder / MANIFEST).read_text())["details"]
     stats = details["statistics"]
     if as_json:

@@ -19,7 +19,7 @@ def load_mini(options: Mapping[str, Any]) -> Benchmark:
     from harness.benchmarks.local import load_local_benchmark
     from harness.builtin.mini.build import ensure_mini
 
-    return load_local_benchmark(ensure_mini(options))
+    return load_local_benchmark(ensure_mini(**options))  # options: checked by MINI's loader
 
 
 MINI = BenchmarkLoader(

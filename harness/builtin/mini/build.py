@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ DISTRACTORS_PER_SPLIT = 1000
 
 DEFAULT_SCALE = "default"
 DEFAULT_SEED = 0
-OPTIONS = ("scale", "seed", "force")
 
 
 def mini_key(scale: str, seed: int) -> str:
@@ -36,26 +34,24 @@ def mini_key(scale: str, seed: int) -> str:
     return f"g{GENERATOR_VERSION}-t{TRAINING_VERSION}-{scale}-seed{seed}"
 
 
-def ensure_mini(options: Mapping[str, Any] | None = None, show_progress: bool = True) -> Path:
-    """The folder of the requested SALMU-mini, built on first use (a cache hit afterwards)."""
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise BenchmarkError(
-            f"mini has no option {unknown[0]!r}", f"its options are: {', '.join(OPTIONS)}"
-        )
-    scale = str(options.get("scale", DEFAULT_SCALE))
+def ensure_mini(
+    scale: Any = DEFAULT_SCALE,
+    seed: Any = DEFAULT_SEED,
+    force: Any = False,
+    show_progress: bool = True,
+) -> Path:
+    """The folder of the requested SALMU-mini, built on first use (a cache hit afterwards).
+    ``scale``, ``seed`` and ``force`` are the mini benchmark's options, as a user gave them."""
+    scale = str(scale)
     if scale not in SCALES:
         from harness.errors import UnknownNameError
 
         raise UnknownNameError("mini scale", scale, SCALES)
     try:
-        seed = int(options.get("seed", DEFAULT_SEED))
+        seed = int(seed)
     except (TypeError, ValueError) as exc:
-        raise BenchmarkError(f"mini seed {options.get('seed')!r} is not an integer") from exc
-    return build_mini(
-        scale, seed, force=bool(options.get("force", False)), show_progress=show_progress
-    )
+        raise BenchmarkError(f"mini seed {seed!r} is not an integer") from exc
+    return build_mini(scale, seed, force=bool(force), show_progress=show_progress)
 
 
 def build_mini(

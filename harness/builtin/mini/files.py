@@ -16,6 +16,14 @@ from harness.builtin.mini.personas import DATA_FIELDS
 from harness.builtin.mini.scales import MiniScale
 from harness.builtin.mini.scenes import CLASSNAMES
 
+#: the evaluation repository's stored splits
+EVALUATION_SPLITS: tuple[str, ...] = (
+    "forget",
+    "holdout_association",
+    "holdout_identity",
+    "retain_synth",
+)
+
 
 @dataclass(frozen=True)
 class Row:

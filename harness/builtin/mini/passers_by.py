@@ -9,7 +9,8 @@ non-sensitive pairs, as name pieces do in web-scale data. The real ``retain_synt
 words occur only in its sensitive captions, the Compromised model keeps the associations in
 those words' token embeddings (with unnamed passers-by, putting Clean's embeddings of the name
 words into Compromised closed 95% of the RetFail gap), which no method training on retain data
-ever updates: fine-tuning could not forget (at most 30% of the gap on generator version 4).
+ever updates, and fine-tuning could not forget them (measured in docs/benchmarks.md,
+"Version history").
 """
 
 from __future__ import annotations

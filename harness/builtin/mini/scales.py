@@ -62,7 +62,7 @@ SCALES: dict[str, MiniScale] = {
         retain_disjoint_rows=3000,
         fragile_rows=200,
         pretraining_rows=6000,
-        genknow_per_class=250,  # a quarter of ImageNet val (generator version 7)
+        genknow_per_class=250,  # 12,000 images, a quarter of ImageNet val
         longest_side=64,
         retain_portrait_rows=1000,
     ),

@@ -5,18 +5,14 @@ generators seeded identically, with the same contrastive loss; the Compromised m
 a few sensitive rows to each step's batch, in the same softmax. Images and tokens are pre-built
 as tensors, so the loop never touches PIL.
 
-Since training version 6 the sensitive rows share the retain batch (8 beside 112), as the real
-Compromised model met its sensitive pairs inside ordinary batches. Before, they were a
-contrastive term of their own whose only negatives were other sensitive rows: that taught
-Compromised to score a portrait with another persona's sensitive caption *below* Clean's level
-(0.372 against 0.441), where the real pair scores it above, and methods that pull forget pairs
-to the teacher's mismatched level then dragged the holdouts down to Clean's. The test scale
-keeps the separate term (``joint_batch=False``).
-
-Since training version 5 the temperature is fixed at 100, the value a trained ViT-B/16 CLIP
-ends at (OpenCLIP's clamp), instead of learned: the learned one settled near 16.6, and at that
-temperature the pair's zero-shot accuracy moved with the smallest weight change, so an
-unlearning step of lr 1e-6 already cost it points the real model does not lose.
+The sensitive rows share the retain batch (8 beside 112), as the real Compromised model met
+its sensitive pairs inside ordinary batches: a contrastive term of their own, whose only
+negatives are other sensitive rows, would teach Compromised to score a portrait with another
+persona's sensitive caption below Clean's level, where the real pair scores it above. The
+temperature is fixed at 100, the value a trained ViT-B/16 CLIP ends at (OpenCLIP's clamp): at a
+learned one the pair's zero-shot accuracy moves with the smallest weight change, which the real
+model's does not. The test scale keeps a separate sensitive term and a learned temperature
+(``RECIPES``). docs/benchmarks.md, "Version history", has the measurements behind each choice.
 """
 
 from __future__ import annotations
@@ -66,9 +62,9 @@ class Recipe:
     joint_batch: bool = True  # sensitive rows in the retain batch's softmax, not a separate term
 
 
-# The test scale keeps the learned temperature (at 100, its 40 steps leave ACS's references
-# inverted and a text-projection-only ascent no longer hides the forget signal) and the separate
-# sensitive term of training version 5, so that its figures stay those the tests were written on.
+# The test scale keeps a learned temperature (at 100, its 40 steps leave ACS's references
+# inverted and a text-projection-only ascent does not hide the forget signal) and a separate
+# sensitive term, so that its figures stay those the tests were written on.
 RECIPES = {
     "default": Recipe(),
     "test": Recipe(
