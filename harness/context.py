@@ -209,6 +209,9 @@ class RunContext:
     """Whether ``torch.compile`` was asked for (``--compile``)."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Benchmark-specific additions; empty for SALMUBench and SALMU-mini."""
+    report_step: Callable[[int, Mapping[str, float]], None] | None = None
+    """Where ``step`` sends each step's number and values (set by the harness: the run's
+    reporters); methods call ``step``, not this."""
 
     def rng(self, purpose: str = "method") -> np.random.Generator:
         """A numpy generator seeded from the run seed and ``purpose``."""
@@ -223,11 +226,10 @@ class RunContext:
     def step(self, loss: float | None = None) -> None:
         """Count one optimizer step (recorded in the result); with its ``loss``, reporters
         (``--report-to``) log it beside the forget passes and the samples read per split so far."""
-        from harness.tracking.events import report_step
-
         self.budget.optimizer_steps += 1
         values = {"forget_passes": self.budget.forget_passes}
         values.update({f"{split}_samples": n for split, n in sorted(self.budget.reads.items())})
         if loss is not None:
             values["loss"] = float(loss)
-        report_step(self.budget.optimizer_steps, values)
+        if self.report_step is not None:
+            self.report_step(self.budget.optimizer_steps, values)

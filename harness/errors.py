@@ -7,7 +7,12 @@ traceback. Code that wraps a third-party exception raises one of these ``from`` 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
+
+#: what users type to name a method, benchmark, suite or reporter (``run NAME``, ``--benchmark
+#: NAME``, ``--report-to NAME``): one rule for every registered name
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 class HarnessError(Exception):
@@ -46,6 +51,15 @@ class UnknownNameError(HarnessError):
 
 class PluginError(HarnessError):
     """A plugin that failed to import or register, or that declares an incompatible API."""
+
+
+def check_name(kind: str, name: str) -> None:
+    """Refuse a registered name users could not type (``NAME_PATTERN``)."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise PluginError(
+            f"{kind} name {name!r} is invalid",
+            "use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
 
 
 class ParameterError(HarnessError):

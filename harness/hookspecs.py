@@ -8,38 +8,46 @@ provides.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    from harness.benchmarks.loader import BenchmarkLoader
+    from harness.method import Method
+    from harness.metric import Metric, MetricSuite
+    from harness.protocol import EvaluationProtocol
+    from harness.tracking.reporter import Reporter
 
 hookspec = pluggy.HookspecMarker("salmu_harness")
 hookimpl = pluggy.HookimplMarker("salmu_harness")
 
 
 @hookspec
-def register_methods(register: Callable[..., None]) -> None:
+def register_methods(register: Callable[[Method], None]) -> None:
     """Register unlearning methods by calling ``register(harness.Method(...))`` for each."""
 
 
 @hookspec
-def register_metrics(register: Callable[..., None]) -> None:
+def register_metrics(register: Callable[[Metric], None]) -> None:
     """Register evaluation metrics by calling ``register(harness.Metric(...))`` for each."""
 
 
 @hookspec
-def register_protocols(register: Callable[..., None]) -> None:
+def register_protocols(register: Callable[[EvaluationProtocol], None]) -> None:
     """Register evaluation protocols by calling ``register(EvaluationProtocol(...))`` for each."""
 
 
 @hookspec
-def register_benchmarks(register: Callable[..., None]) -> None:
+def register_benchmarks(register: Callable[[BenchmarkLoader], None]) -> None:
     """Register benchmarks by calling ``register(harness.BenchmarkLoader(...))`` for each."""
 
 
 @hookspec
-def register_suites(register: Callable[..., None]) -> None:
+def register_suites(register: Callable[[MetricSuite], None]) -> None:
     """Register metric suites by calling ``register(harness.MetricSuite(...))`` for each."""
 
 
 @hookspec
-def register_reporters(register: Callable[..., None]) -> None:
+def register_reporters(register: Callable[[Reporter], None]) -> None:
     """Register experiment trackers by calling ``register(harness.Reporter(...))`` for each."""

@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from harness.errors import ParameterError, PluginError
+from harness.errors import ParameterError, PluginError, check_name
 
 if TYPE_CHECKING:
     import torch
 
     from harness.context import RunContext
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
-def check_name(kind: str, name: str) -> None:
-    """Refuse a name users could not type (``salmu-harness run NAME``, ``--report-to NAME``)."""
-    if not NAME_PATTERN.match(name):
-        raise PluginError(
-            f"{kind} name {name!r} is invalid",
-            "use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
-        )
-
-
 EMPTY_PARAMETERS: Mapping[str, Any] = {"type": "object", "properties": {}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Method:
     """An unlearning algorithm: it receives a ``RunContext`` and returns the unlearned model.
 

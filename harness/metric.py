@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from harness.errors import PluginError
+from harness.errors import PluginError, check_name
 
 if TYPE_CHECKING:
     from harness.benchmarks.base import Benchmark
@@ -62,7 +62,7 @@ class MetricOutcome:
     """Confidence intervals the metric computed itself, by value name."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Metric:
     """A number computed from a model's embeddings of one or more benchmark splits.
 
@@ -87,7 +87,8 @@ class Metric:
     compute: Callable[[EvaluationContext], MetricOutcome]
     """``compute(ctx)``: a ``MetricOutcome`` (or raise ``SkipMetric``)."""
     group: Group = "other"
-    """``"efficacy"``, ``"utility"`` or ``"other"``: the section of tables it appears in."""
+    """``"efficacy"``, ``"utility"``, ``"robustness"`` or ``"other"``: the section of tables it
+    appears in, and a name for selecting the group (``--metrics robustness``)."""
     bounds: tuple[float, float] | None = None
     """The range a valid value lies in; a value outside it is recorded as failed."""
     plugin_api: str = ">=1,<2"
@@ -139,7 +140,7 @@ class Withheld:
     """Withheld rows, by caption."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MetricSuite:
     """What a metric plugin declares about its metrics as a whole, for the parts of the harness
     that read results across metrics.
@@ -178,6 +179,7 @@ class MetricSuite:
     """The plugin API versions this suite supports, as a version range."""
 
     def __post_init__(self) -> None:
+        check_name("suite", self.name)
         for key in (self.forgetting, self.utility, *self.collateral, *self.attacks):
             if not KEY_PATTERN.match(key):
                 raise PluginError(f"suite {self.name!r}: metric key {key!r} is invalid")

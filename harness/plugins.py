@@ -25,7 +25,7 @@ from packaging.version import Version
 
 from harness import hookspecs
 from harness.benchmarks.loader import BenchmarkLoader
-from harness.errors import PluginError, UnknownNameError
+from harness.errors import PluginError, UnknownNameError, close_matches
 from harness.method import Method
 from harness.metric import GROUPS, Metric, MetricSuite
 from harness.protocol import (
@@ -110,6 +110,8 @@ class Registry:
     suites: dict[str, tuple[MetricSuite, PluginRecord]] = field(default_factory=dict)
     reporters: dict[str, tuple[Reporter, PluginRecord]] = field(default_factory=dict)
     conflicts: dict[str, list[PluginRecord]] = field(default_factory=dict)
+    unmarked: dict[str, list[str]] = field(default_factory=dict)
+    """Plugin -> hook functions it defines without ``@harness.hookimpl`` (for its error)."""
 
     def method(self, name: str) -> Method:
         """The method called ``name``; a clear error when it is unknown, broken or ambiguous."""
@@ -248,6 +250,8 @@ def load_plugins(*, builtins: bool = True, third_party: bool = True) -> Registry
                 impl.function(register=_registrar(registry, record, kind))
             except Exception as exc:  # a plugin's bug must not take the harness down
                 _mark_broken(registry, record, f"{hook_name} raised {_describe(exc)}")
+    for record in list(registry.plugins.values()):
+        _check_registered_something(registry, record)
     return registry
 
 
@@ -278,6 +282,48 @@ def _import_and_register(
         manager.register(plugin, name=record.name)
     except Exception as exc:  # ImportError, SyntaxError, a pluggy validation error, ...
         _mark_broken(registry, record, f"failed to load: {_describe(exc)}")
+        return
+    unknown = sorted(
+        caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec()
+    )
+    if unknown:
+        _mark_broken(registry, record, f"failed to load: {_unknown_hooks(unknown)}")
+    else:
+        registry.unmarked[record.name] = _unmarked_hooks(plugin, manager)
+
+
+def _unknown_hooks(names: list[str]) -> str:
+    known = [hook for hook, _ in HOOK_KINDS]
+    described = []
+    for name in names:
+        close = close_matches(name, known)
+        described.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return f"@harness.hookimpl marks {', '.join(described)}, which is not a hook"
+
+
+def _unmarked_hooks(plugin: Any, manager: pluggy.PluginManager) -> list[str]:
+    """Hook names the plugin defines without ``@harness.hookimpl`` (pluggy ignores them)."""
+    marked = {caller.name for caller in manager.get_hookcallers(plugin) or []}
+    return [
+        hook
+        for hook, _ in HOOK_KINDS
+        if callable(getattr(plugin, hook, None)) and hook not in marked
+    ]
+
+
+def _check_registered_something(registry: Registry, record: PluginRecord) -> None:
+    if record.status == "broken" or record.builtin:
+        return
+    if any(getattr(record, f"{kind}s") for _, kind in HOOK_KINDS):
+        return
+    unmarked = registry.unmarked.get(record.name, [])
+    reason = (
+        f"it registers nothing: {', '.join(unmarked)} lacks @harness.hookimpl"
+        if unmarked
+        else "it registers nothing: no hook of it is marked @harness.hookimpl or called "
+        "register(...)"
+    )
+    _mark_broken(registry, record, reason)
 
 
 def _registrar(registry: Registry, record: PluginRecord, kind: str) -> Any:
@@ -287,7 +333,9 @@ def _registrar(registry: Registry, record: PluginRecord, kind: str) -> Any:
             raise PluginError(
                 f"register() in register_{kind}s expects a harness.{expected.__name__}"
             )
-        if not isinstance(item, EvaluationProtocol):
+        if isinstance(item, EvaluationProtocol):  # the protocol schema is its one rule
+            protocol_from_json(item.to_json(), f"protocol {item.name!r}")
+        else:
             _check_api(item, record)
         name: str = item.key if isinstance(item, Metric) else cast(Any, item).name
         table = registry._table(kind)

@@ -27,15 +27,20 @@ DEFAULT_PROTOCOL = "official"
 LEGACY_IDENTITY = {"name": "salmu-harness", "version": "1", "sha256": None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvaluationProtocol:
     """A named, versioned set of metric choices (read-only: variants are new protocols)."""
 
     name: str
+    """What ``--protocol NAME`` selects and results record (``official``)."""
     version: str
+    """The protocol's version: a changed choice is a new version."""
     description: str
+    """What the protocol is, in a sentence."""
     choices: Mapping[str, Mapping[str, Any]]
+    """Metric family -> choice -> value (``choices["retfail"]["ties"]``); ``section`` reads one."""
     basis: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Metric family -> choice -> where the value comes from (quoted, inferred or assumed)."""
 
     def section(self, name: str) -> Mapping[str, Any]:
         """The choices of one metric family, e.g. ``protocol.section("retfail")["ties"]``."""

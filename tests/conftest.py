@@ -98,7 +98,8 @@ def compared_results(
     """Real runs on the test mini: three methods x three seeds, each one a bundle (finetune's
     seed 0 is ``finetune_outcome``'s run, copied, not run again)."""
     from harness.results.bundle import write_bundle
-    from harness.run.pipeline import RunOutcome, run_method
+    from harness.run.pipeline import run_method
+    from harness.run.sections import RunOutcome
     from harness.run.settings import RunOptions
 
     out = tmp_path_factory.mktemp("compared")

@@ -31,10 +31,10 @@ def method_module(name: str, method_name: str, plugin_api: str = ">=1,<2") -> st
     def register_methods(register):
         register(
             harness.Method(
-                method_name,
-                "A test method.",
-                "1.0",
-                lambda ctx, params: ctx.model,
+                name=method_name,
+                description="A test method.",
+                version="1.0",
+                unlearn=lambda ctx, params: ctx.model,
                 plugin_api=plugin_api,
             )
         )
@@ -152,3 +152,31 @@ def test_unknown_names_suggest_close_matches() -> None:
     assert "did you mean 'RetFail'?" in str(error.value)
     with pytest.raises(UnknownNameError, match="installed methods: \\(none installed\\)"):
         registry.method("finetune")
+
+
+def test_a_misspelled_hook_marks_the_plugin_broken_with_the_right_name(entry_points) -> None:
+    module = types.ModuleType("fake_misspelled")
+
+    @harness.hookimpl
+    def register_method(register):  # the hook is register_methods
+        raise AssertionError("never called")
+
+    module.register_method = register_method
+    sys.modules["fake_misspelled"] = module
+    entry_points.append(fake_entry_point("typo", "fake_misspelled", "salmu-typo"))
+    record = load_plugins().plugins["typo"]
+    assert record.status == "broken"
+    assert "register_method (did you mean register_methods?), which is not a hook" in record.error
+
+
+def test_a_hook_without_the_marker_registers_nothing_and_says_so(entry_points) -> None:
+    module = types.ModuleType("fake_unmarked")
+    module.register_methods = lambda register: None  # no @harness.hookimpl
+    sys.modules["fake_unmarked"] = module
+    entry_points.append(fake_entry_point("unmarked", "fake_unmarked", "salmu-unmarked"))
+    entry_points.append(fake_entry_point("foo", method_module("fake_foo3", "foo"), "salmu-foo"))
+    registry = load_plugins()
+    record = registry.plugins["unmarked"]
+    assert record.status == "broken"
+    assert record.error == "it registers nothing: register_methods lacks @harness.hookimpl"
+    assert registry.plugins["foo"].status == "ok"

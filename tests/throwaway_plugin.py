@@ -55,11 +55,11 @@ def forget_similarity(ctx):
 def register_methods(register):
     register(
         harness.Method(
-            "throwaway",
-            "Reads a few rows; nudges one weight matrix, or misbehaves on request.",
-            "0.0.1",
-            unlearn,
-            harness.training.training_free_schema(
+            name="throwaway",
+            description="Reads a few rows; nudges one weight matrix, or misbehaves on request.",
+            version="0.0.1",
+            unlearn=unlearn,
+            parameters=harness.training.training_free_schema(
                 rows={"type": "integer", "minimum": 1, "default": 4},
                 sleep={"type": "number", "minimum": 0, "default": 0},
                 nudge={"type": "number", "minimum": 0, "default": 0},
@@ -73,30 +73,30 @@ def register_methods(register):
 def register_metrics(register):
     register(
         harness.Metric(
-            "throwaway.max-sim",
-            "MaxSim",
-            "Largest forget pair similarity.",
-            ("forget",),
-            "lower",
-            "clean",
-            "1",
-            forget_similarity,
-            "efficacy",
-            (-1.0, 1.0),
+            key="throwaway.max-sim",
+            name="MaxSim",
+            description="Largest forget pair similarity.",
+            splits=("forget",),
+            direction="lower",
+            target="clean",
+            version="1",
+            compute=forget_similarity,
+            group="efficacy",
+            bounds=(-1.0, 1.0),
         )
     )
     if os.environ.get("THROWAWAY_BAD_METRICS"):  # metrics that fail, on request
         for key, compute in BAD_METRICS.items():
             register(
                 harness.Metric(
-                    key,
-                    key,
-                    "Fails on purpose.",
-                    ("forget",),
-                    "lower",
-                    "clean",
-                    "1",
-                    compute,
+                    key=key,
+                    name=key,
+                    description="Fails on purpose.",
+                    splits=("forget",),
+                    direction="lower",
+                    target="clean",
+                    version="1",
+                    compute=compute,
                     bounds=(0.0, 1.0),
                 )
             )
@@ -128,9 +128,9 @@ def load_copy(options):
 def register_benchmarks(register):
     register(
         harness.BenchmarkLoader(
-            "tiny-copy",
-            "A benchmark folder under another name.",
-            load_copy,
-            {"root": "the benchmark folder to copy"},
+            name="tiny-copy",
+            description="A benchmark folder under another name.",
+            load=load_copy,
+            options={"root": "the benchmark folder to copy"},
         )
     )

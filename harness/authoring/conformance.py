@@ -122,7 +122,7 @@ def check_method(
         show_progress=False,
         device="cpu",
     )
-    plan = prepare(options, registry)
+    plan = prepare(options, registry, writes=False)  # nothing is written
     benchmark = load_for(options, plan, registry)
     compromised_path, architecture = model_args(benchmark, "compromised")
     weights = load_clip(compromised_path, architecture)

@@ -1,4 +1,4 @@
-"""``new-plugin``: write a ready-to-install method or metric plugin package from templates."""
+"""``new-plugin``: write a ready-to-install method, metric or benchmark plugin package."""
 
 from __future__ import annotations
 
@@ -23,6 +23,18 @@ KINDS = {
         ),
     ),
     "metric": ("metric_module.py.tmpl", "metric_test.py.tmpl", ("salmu-harness metrics",)),
+    "benchmark": (
+        "benchmark_module.py.tmpl",
+        "benchmark_test.py.tmpl",
+        ("salmu-harness benchmarks",),
+    ),
+}
+#: kind -> the README's line on using the package
+USAGE = {
+    "method": "Run it: `salmu-harness run {name}`; check it: `salmu-harness check-method {name}`",
+    "metric": "Use it: `salmu-harness evaluate MODEL --metrics {name}`",
+    "benchmark": "Use it: `salmu-harness evaluate MODEL --benchmark {name} "
+    "--benchmark-option folder=PATH`",
 }
 
 
@@ -40,18 +52,14 @@ def new_plugin(name: str, kind: str, parent: Path) -> Path:
             "use lower-case letters, digits and '-', starting with a letter",
         )
     if kind not in KINDS:
-        raise ParameterError(f"kind {kind!r} is unknown", "use method or metric")
+        raise ParameterError(f"kind {kind!r} is unknown", f"use one of: {', '.join(KINDS)}")
     dist = f"salmu-{kind}-{name}"
     module = dist.replace("-", "_")
     folder = Path(parent) / dist
     if folder.exists():
         raise ParameterError(f"{folder} already exists", "choose another name or folder")
     module_template, test_template, steps = KINDS[kind]
-    usage = (
-        f"Run it: `salmu-harness run {name}`; check it: `salmu-harness check-method {name}`"
-        if kind == "method"
-        else f"Use it: `salmu-harness evaluate MODEL --metrics {name}`"
-    )
+    usage = USAGE[kind].format(name=name)
     values = {
         "name": name,
         "dist": dist,
@@ -59,6 +67,7 @@ def new_plugin(name: str, kind: str, parent: Path) -> Path:
         "kind": kind,
         "usage": usage,
         "harness_version": __version__,
+        "folder_variable": f"SALMU_BENCHMARK_{name.upper().replace('-', '_')}",
         "harness_steps": "".join(f"      - run: {s.format(name=name)}\n" for s in steps),
     }
     files = {

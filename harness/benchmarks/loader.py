@@ -6,26 +6,34 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import BenchmarkError, PluginError
+from harness.errors import BenchmarkError, PluginError, check_name
 
 if TYPE_CHECKING:
     from harness.benchmarks.base import Benchmark
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BenchmarkLoader:
     """A benchmark by name. ``load(options)`` returns the ``Benchmark``; ``options`` maps
     each option a user may pass (``--benchmark-option KEY=VALUE``) to its help text."""
 
     name: str
+    """What users type: ``--benchmark NAME`` (lower-case letters, digits, ``. _ -``)."""
     description: str
+    """What the benchmark is; listed by ``salmu-harness benchmarks``."""
     load: Callable[[Mapping[str, Any]], Benchmark]
+    """``load(options)``: the loaded ``Benchmark``. ``options`` holds only what the user gave,
+    as decoded values (``--benchmark-option KEY=VALUE`` reads VALUE as JSON, else a string);
+    apply your own defaults. Raise ``harness.BenchmarkError`` for a clean message and exit 2."""
     options: Mapping[str, str] = field(default_factory=dict)
+    """Each option a user may give -> its help text; any other option is refused."""
     plugin_api: str = ">=1,<2"
+    """The plugin API versions this benchmark supports, as a version range."""
 
     def __post_init__(self) -> None:
-        if not self.name or "/" in self.name or not callable(self.load):
-            raise PluginError(f"benchmark {self.name!r} needs a name without '/' and a load()")
+        check_name("benchmark", self.name)
+        if not callable(self.load):
+            raise PluginError(f"benchmark {self.name!r}: load must be callable")
 
     def __call__(self, options: Mapping[str, Any] | None = None) -> Benchmark:
         """Load the benchmark; an option it does not declare is an error naming those it has."""
@@ -36,4 +44,14 @@ class BenchmarkLoader:
             raise BenchmarkError(
                 f"{self.name} has no option {unknown[0]!r}", f"its options are: {known}"
             )
-        return self.load(options)
+        from harness.benchmarks.base import Benchmark  # datasets: loaded when a benchmark is
+
+        loaded = self.load(options)
+        if not isinstance(loaded, Benchmark):
+            raise PluginError(
+                f"benchmark {self.name!r}: load() returned {type(loaded).__name__}, "
+                "not a harness.Benchmark",
+                "return harness.load_benchmark(folder), or a Benchmark you assemble; "
+                "report this to the plugin's authors",
+            )
+        return loaded

@@ -26,7 +26,8 @@ def load_local_benchmark(folder: Path) -> Benchmark:
     if not manifest_path.is_file():
         raise BenchmarkError(
             f"{folder} is not a benchmark folder (no {MANIFEST})",
-            "give 'mini', 'salmubench', or a folder written by `salmu-harness mini build`",
+            "give a registered benchmark (`salmu-harness benchmarks`), or a folder with a "
+            "benchmark.json manifest (docs/benchmarks.md, 'A benchmark folder')",
         )
     try:
         manifest = json.loads(manifest_path.read_text())

@@ -38,9 +38,6 @@ class HubArtefact:
 DATASET = HubArtefact(
     "cvc-mmu/salmubench-512-redistributed", "b76aa3885a696969e51de4786c9f92e8064b4679", "dataset"
 )
-TRAINING_DATASET = HubArtefact(
-    "cvc-mmu/salmu-512-redistributed", "11bc6fec2530a70ba222bf86a70fe4d7681f86dd", "dataset"
-)
 COMPROMISED = HubArtefact(
     "cvc-mmu/clip-vit-b-16-salmu-compromised",
     "230b1b4f7b84d1bb96927a0a47ac7a007ceba528",
@@ -62,7 +59,6 @@ OPTION_HELP = {
     "imagenet": "ImageNet-1k validation for GenKnow: an ImageFolder, save_to_disk, parquet or "
     "CLIP_benchmark webdataset folder, or hf:ID (see `salmu-harness genknow check --help`)",
 }
-OPTIONS = tuple(OPTION_HELP)
 
 
 def load_salmubench(options: Mapping[str, Any] | None = None) -> Benchmark:
@@ -73,12 +69,7 @@ def load_salmubench(options: Mapping[str, Any] | None = None) -> Benchmark:
     ImageNet-1k validation source for GenKnow, any form ``read_genknow`` reads; without it
     GenKnow is skipped).
     """
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise BenchmarkError(
-            f"salmubench has no option {unknown[0]!r}", f"its options are: {', '.join(OPTIONS)}"
-        )
+    options = dict(options or {})  # checked against OPTION_HELP by its BenchmarkLoader
     dataset_revision = options.get("dataset_revision", DATASET.revision)
     if options.get("dataset"):
         dataset_dir = Path(options["dataset"]).expanduser()

@@ -6,14 +6,18 @@ from pathlib import Path
 
 import click
 
-FORMATS = ("table", "md", "json")
+from harness.reports.formats import COMPARISON_FORMATS
 
 
 @click.command("compare")
 @click.argument("a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True
+    "--format",
+    "output_format",
+    type=click.Choice(COMPARISON_FORMATS),
+    default="table",
+    show_default=True,
 )
 @click.option(
     "--resamples",

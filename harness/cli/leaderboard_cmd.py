@@ -8,19 +8,22 @@ from typing import TYPE_CHECKING
 import click
 
 from harness.cli.options import checked_file
+from harness.reports.formats import LEADERBOARD_FORMATS
 from harness.results.layout import result_files
 
 if TYPE_CHECKING:
     from harness.reports.leaderboard import Leaderboard
     from harness.results.loading import Excluded
 
-FORMATS = ("table", "md", "csv", "html", "json")
-
 
 @click.command("leaderboard")
 @click.argument("results", nargs=-1, required=True)
 @click.option(
-    "--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True
+    "--format",
+    "output_format",
+    type=click.Choice(LEADERBOARD_FORMATS),
+    default="table",
+    show_default=True,
 )
 @click.option("--sort", "sort_by", metavar="METRIC", help="Metric key or name, best first.")
 @click.option(

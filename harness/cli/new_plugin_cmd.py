@@ -1,4 +1,4 @@
-"""``salmu-harness new-plugin NAME``: a ready method or metric plugin package."""
+"""``salmu-harness new-plugin NAME``: a ready method, metric or benchmark plugin package."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ from pathlib import Path
 
 import click
 
+from harness.authoring.scaffold import KINDS, new_plugin
 from harness.cli.options import checked_folder
 
 
 @click.command("new-plugin")
 @click.argument("name")
 @click.option(
-    "--kind", type=click.Choice(["method", "metric"]), default="method", show_default=True
+    "--kind",
+    type=click.Choice(list(KINDS)),
+    default="method",
+    show_default=True,
 )
 @click.option(
     "--output",
@@ -25,8 +29,6 @@ from harness.cli.options import checked_folder
 def command(name: str, kind: str, output: Path) -> None:
     """Create salmu-KIND-NAME/: pyproject with the entry point, a skeleton that runs, a test
     using the plugin kit, and a CI workflow."""
-    from harness.authoring.scaffold import new_plugin
-
     folder = new_plugin(name, kind, output)
     click.echo(
         f"created {folder}\nnext: pip install -e '{folder}[test]' && (cd {folder} && pytest)"

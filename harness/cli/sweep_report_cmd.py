@@ -7,13 +7,17 @@ from pathlib import Path
 
 import click
 
-FORMATS = ("table", "md", "json")
+from harness.reports.formats import SWEEP_REPORT_FORMATS
 
 
 @click.command("sweep-report")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
-    "--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True
+    "--format",
+    "output_format",
+    type=click.Choice(SWEEP_REPORT_FORMATS),
+    default="table",
+    show_default=True,
 )
 def command(folder: Path, output_format: str) -> None:
     """Select each method's setting on validation identities; report on the others."""

@@ -11,10 +11,9 @@ from typing import Any
 
 import click
 
-from harness.reports.formats import render_validation
+from harness.reports.formats import VALIDATION_FORMATS, render_validation
 from harness.results.layout import result_files
 
-FORMATS = ("text", "json", "github")
 #: below this many files, starting worker processes costs more than it saves
 PARALLEL_FROM = 64
 
@@ -45,7 +44,7 @@ def _check_strict(path: Path) -> tuple[list[Any], int, int]:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(FORMATS),
+    type=click.Choice(VALIDATION_FORMATS),
     default="text",
     show_default=True,
     help="text: one line per problem; json: a report; github: Actions annotations.",

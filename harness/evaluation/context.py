@@ -1,7 +1,8 @@
 """What a metric's computation receives: the evaluation settings and the context of one model.
 
 Metrics never touch the embedding engine: the context gives them split embeddings, text and
-image encodings, a zero-shot classifier, the benchmark, the protocol and dedicated generators.
+image encodings, the model (to read or copy), input pixels, a zero-shot classifier, the
+benchmark, the protocol and dedicated generators.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ class EvaluationContext:
     ) -> None:
         self.benchmark = benchmark
         """The loaded benchmark: splits, metadata, reference models, GenKnow set."""
-        self.engine = engine
-        """The embedding engine (internal: use the methods below)."""
+        self._engine = engine
         self.settings = settings
         """The evaluation settings: seed, bootstrap, protocol."""
         self.role = role
@@ -73,11 +73,11 @@ class EvaluationContext:
 
     def embeddings(self, split: str) -> SplitEmbeddings:
         """Normalised embeddings of a split (encoded once per model, shared by all metrics)."""
-        return self.engine.split(self.benchmark.split(split))
+        return self._engine.split(self.benchmark.split(split))
 
     def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
         """Normalised embeddings of arbitrary texts (cached per text)."""
-        return self.engine.texts(texts, desc=f"{self.engine.label}: prompts")
+        return self._engine.texts(texts, desc=f"{self._engine.label}: prompts")
 
     def encode_images(
         self,
@@ -88,7 +88,7 @@ class EvaluationContext:
         """Normalised embeddings of a dataset's ``image`` column. Given the images' content hash
         (or a function computing it, called only when the image cache is on), the preprocessed
         pixels come from, or go to, the image cache."""
-        engine = self.engine
+        engine = self._engine
         key = None
         if engine.image_cache is not None and content_sha256 is not None:
             key = content_sha256() if callable(content_sha256) else content_sha256
@@ -99,7 +99,7 @@ class EvaluationContext:
         ``[len(rows), 3, H, W]`` float32 on the device, read from the image cache when it holds
         the split (after ``embeddings(split)``), else decoded. For metrics that train or attack
         a copy of the model on benchmark images."""
-        return self.engine.pixels(self.benchmark.split(split), rows)
+        return self._engine.pixels(self.benchmark.split(split), rows)
 
     def zero_shot_classifier(
         self, classnames: Sequence[str], templates: Sequence[Any]
@@ -108,7 +108,7 @@ class EvaluationContext:
         ``build_zero_shot_classifier``; templates are format strings or callables)."""
         import open_clip
 
-        engine = self.engine
+        engine = self._engine
         with torch.inference_mode():
             classifier = open_clip.build_zero_shot_classifier(
                 engine.model,
@@ -137,7 +137,7 @@ class EvaluationContext:
         """A context for ``model``, a changed copy of this context's model (attacked,
         quantized): same benchmark, settings, tokenizer, preprocessing and image cache; its
         embeddings are its own. ``label`` names it in progress bars and its ``role``."""
-        engine = self.engine.with_model(model, f"{self.role}+{label}")
+        engine = self._engine.with_model(model, f"{self.role}+{label}")
         return EvaluationContext(
             self.benchmark, engine, self.settings, engine.label, self._references
         )
@@ -145,24 +145,31 @@ class EvaluationContext:
     def trainable_copy(self) -> torch.nn.Module:
         """A copy of this context's model in train mode, on its device: metrics that attack
         the model change the copy, never the evaluated weights."""
-        model = copy.deepcopy(self.engine.model)
+        model = copy.deepcopy(self._engine.model)
         model.train()
         return model
 
     @property
+    def model(self) -> torch.nn.Module:
+        """The model this context evaluates, on ``device``, in eval mode. Read it, never change
+        it: a metric that attacks the model changes a copy (``trainable_copy``, or
+        ``copy.deepcopy``) and evaluates the copy through ``derived``."""
+        return self._engine.model
+
+    @property
     def tokenizer(self) -> Callable[..., torch.Tensor]:
         """The model's tokenizer (``tokenizer(texts)`` -> token tensor)."""
-        return self.engine.tokenizer
+        return self._engine.tokenizer
 
     @property
     def preprocess(self) -> Callable[..., torch.Tensor]:
         """The model's evaluation image transform (PIL image -> tensor)."""
-        return self.engine.preprocess
+        return self._engine.preprocess
 
     @property
     def device(self) -> torch.device:
         """The device the model is evaluated on."""
-        return self.engine.device
+        return self._engine.device
 
     def rng(self, purpose: str) -> np.random.Generator:
         """A generator that depends only on the evaluation seed and ``purpose``."""

@@ -70,7 +70,8 @@ def compare_results(
     level: float = DEFAULT_LEVEL,
     seed: int = 0,
 ) -> Comparison:
-    """Compare result ``b`` with result ``a`` metric by metric (both must be comparable)."""
+    """Compare result ``b`` with result ``a`` on each metric both hold at the same version
+    (the others are listed in ``skipped``); the results must be comparable otherwise."""
     for label, document in (("A", a), ("B", b)):
         if document["status"] != "ok":
             raise ResultError(
@@ -85,8 +86,14 @@ def compare_results(
         )
     rng = np.random.default_rng(seed)
     out, skipped = [], {}
-    for key, entry_a in a["metrics"].items():
-        entry_b = b["metrics"][key]
+    for key in [*a["metrics"], *(k for k in b["metrics"] if k not in a["metrics"])]:
+        entry_a, entry_b = a["metrics"].get(key), b["metrics"].get(key)
+        if entry_a is None or entry_b is None:
+            skipped[key] = f"only in {'A' if entry_b is None else 'B'}"
+            continue
+        if entry_a["version"] != entry_b["version"]:
+            skipped[key] = f"version {entry_a['version']} in A, {entry_b['version']} in B"
+            continue
         if entry_a.get("status") != "ok" or entry_b.get("status") != "ok":
             skipped[key] = "not computed in both results"
             continue

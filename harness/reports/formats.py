@@ -160,6 +160,7 @@ def render_html(board: Leaderboard) -> str:
         f"<li><code>{html.escape(e.path)}</code>: {html.escape(e.reason)}</li>"
         for e in board.excluded
     )
+    notes = "".join(f"<li>{html.escape(text)}</li>" for text in board.notes)
     template = Template(
         resources.files("harness.reports").joinpath("leaderboard.html.tmpl").read_text("utf-8")
     )
@@ -171,7 +172,8 @@ def render_html(board: Leaderboard) -> str:
         head=head,
         body="\n".join(body),
         plots=plots,
-        excluded=f"<h2>Left out</h2><ul>{excluded}</ul>" if excluded else "",
+        excluded=(f"<h2>Not in every result</h2><ul>{notes}</ul>" if notes else "")
+        + (f"<h2>Left out</h2><ul>{excluded}</ul>" if excluded else ""),
     )
 
 
@@ -224,6 +226,11 @@ RENDERERS: dict[str, Callable[[Leaderboard], str]] = {
     "json": render_json,
     "html": render_html,
 }
+#: what each report can be written as (the commands' ``--format`` choices)
+LEADERBOARD_FORMATS = tuple(RENDERERS)
+COMPARISON_FORMATS = ("table", "md", "json")
+SWEEP_REPORT_FORMATS = ("table", "md", "json")
+VALIDATION_FORMATS = ("text", "json", "github")
 
 
 def _reference_row(board: Leaderboard, role: str, parameters: bool = True) -> list[str]:
@@ -276,7 +283,8 @@ def _with_notes(board: Leaderboard, table: str) -> str:
         f"{board.benchmark['protocol']}: mean ±std over seeds "
         "(normalised score: gap closed for efficacy, retained for utility)"
     )
-    return f"{table}\n\n{note}"
+    notes = "".join(f"\nnot in every result: {text}" for text in board.notes)
+    return f"{table}\n\n{note}{notes}"
 
 
 def render_comparison(

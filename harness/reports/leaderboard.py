@@ -96,6 +96,8 @@ class Leaderboard:
     excluded: list[Excluded]
     #: the metric suite the results declare (headline and collateral keys), if any
     suite: dict[str, Any] | None = None
+    #: metrics some results lack or hold at another version (their cells are blank)
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +107,7 @@ class Leaderboard:
             "references": self.references,
             "rows": [row.to_json() for row in self.rows],
             "excluded": [vars(e) for e in self.excluded],
+            "notes": list(self.notes),
         }
 
 
@@ -113,26 +116,32 @@ def build_leaderboard(results: ResultSet, sort: str | None = None) -> Leaderboar
     if not results.results:
         raise ValueError("no comparable results to put in a leaderboard")
     first = results.results[0].document
+    versions = results.versions or {key: m["version"] for key, m in first["metrics"].items()}
+    columns = {  # each metric as the first result holding it at the compared version records it
+        key: next(
+            r.document["metrics"][key]
+            for r in results.results
+            if r.document["metrics"].get(key, {}).get("version") == version
+        )
+        for key, version in versions.items()
+    }
     metrics = [
         MetricInfo(
             key, m["name"], m["group"], m["direction"], m["target"], tuple(m.get("splits", ()))
         )
-        for key, m in first["metrics"].items()
+        for key, m in columns.items()
     ]
     references = {
         role: {
             key: m["references"][role].get("value")
             if m["references"][role].get("status") == "ok"
             else None
-            for key, m in first["metrics"].items()
+            for key, m in columns.items()
         }
         for role in ("clean", "compromised")
     }
     reference_identities = {
-        role: {
-            key: m["references"][role].get("per_identity", {})
-            for key, m in first["metrics"].items()
-        }
+        role: {key: m["references"][role].get("per_identity", {}) for key, m in columns.items()}
         for role in ("clean", "compromised")
     }
     grouped: dict[str, list[LoadedResult]] = defaultdict(list)
@@ -143,7 +152,7 @@ def build_leaderboard(results: ResultSet, sort: str | None = None) -> Leaderboar
     for members in grouped.values():
         members, duplicates = _one_per_seed(members)
         excluded.extend(duplicates)
-        rows.append(_row(members, metrics))
+        rows.append(_row(members, metrics, versions))
     rows.sort(key=lambda r: (r.label, json.dumps(r.parameters, sort_keys=True), r.budget or 0))
     if sort:
         info = metric_by_name(metrics, sort)
@@ -156,7 +165,14 @@ def build_leaderboard(results: ResultSet, sort: str | None = None) -> Leaderboar
         "protocol": f"{protocol['name']} v{protocol['version']}",
     }
     return Leaderboard(
-        benchmark, metrics, references, reference_identities, rows, excluded, first.get("suite")
+        benchmark,
+        metrics,
+        references,
+        reference_identities,
+        rows,
+        excluded,
+        first.get("suite"),
+        list(results.notes),
     )
 
 
@@ -225,7 +241,7 @@ def _one_per_seed(members: list[LoadedResult]) -> tuple[list[LoadedResult], list
     return kept, left_out
 
 
-def _row(members: list[LoadedResult], metrics: list[MetricInfo]) -> Row:
+def _row(members: list[LoadedResult], metrics: list[MetricInfo], versions: dict[str, str]) -> Row:
     first = members[0].document
     method = first["method"]
     parameters: dict[str, Any]
@@ -237,8 +253,10 @@ def _row(members: list[LoadedResult], metrics: list[MetricInfo]) -> Row:
         label, parameters = method["name"], method["parameters"]
     cells, per_identity = {}, {}
     for info in metrics:
-        entries = [r.document["metrics"][info.key] for r in members]
-        entries = [e for e in entries if e.get("status") == "ok"]
+        entries = [r.document["metrics"].get(info.key, {}) for r in members]
+        entries = [
+            e for e in entries if e.get("status") == "ok" and e["version"] == versions[info.key]
+        ]
         if not entries:
             continue
         cells[info.key] = _cell(entries)

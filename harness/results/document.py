@@ -48,7 +48,10 @@ def plugins_involved(records: Iterable[PluginRecord]) -> list[dict[str, Any]]:
             },
         )
         entry["provides"] = sorted(
-            set(entry["provides"]) | set(record.methods) | set(record.metrics)
+            set(entry["provides"])
+            | set(record.methods)
+            | set(record.metrics)
+            | set(record.benchmarks)
         )
     return sorted(seen.values(), key=lambda e: e["name"])
 

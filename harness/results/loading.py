@@ -1,8 +1,11 @@
 """Reading many result files for comparison, keeping only results that are comparable.
 
 Two results are comparable when they were computed on the same benchmark revision and split
-contents, with the same metric versions, evaluation settings and reference weights. A set of
-files is reduced to its largest comparable group; every other file is left out with the reason.
+contents, with the same evaluation settings and reference weights. A set of files is reduced to
+its largest comparable group; every other file is left out with the reason. Comparability of
+metrics is decided per metric: the group's results are compared on each metric they share at
+the same version (``metric_columns``), and a metric a result lacks, or holds at another
+version, is blank for it, with a note.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ class ResultSet:
     results: list[LoadedResult]
     excluded: list[Excluded] = field(default_factory=list)
     basis: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    """Metric key -> the version its column compares (the most common among the results)."""
+    notes: list[str] = field(default_factory=list)
+    """Metrics that some results lack or hold at another version (blank for those)."""
 
 
 #: what an imported result's basis holds where its file says nothing: compatible with anything
@@ -79,7 +86,6 @@ def _basis(document: dict[str, Any]) -> dict[str, Any]:
         "splits": {
             name: split["sha256"] for name, split in benchmark["splits"].items() if name != "retain"
         },
-        "metrics": {key: metric["version"] for key, metric in document["metrics"].items()},
         "evaluation": {
             "protocol": recorded_identity(document["evaluation"]),
             "seed": document["evaluation"]["seed"],
@@ -136,7 +142,34 @@ def load_results(paths: list[Path]) -> ResultSet:
             excluded.append(
                 Excluded(str(result.path), "not comparable: " + difference(basis, chosen))
             )
-    return ResultSet(kept, excluded, chosen)
+    versions, notes = metric_columns([result.document for result in kept])
+    return ResultSet(kept, excluded, chosen, versions, notes)
+
+
+def metric_columns(documents: list[dict[str, Any]]) -> tuple[dict[str, str], list[str]]:
+    """Every metric of ``documents`` with the version compared (the most common, first seen on
+    a tie), and a note for each metric that some lack or hold at another version."""
+    seen: dict[str, Counter[str]] = {}
+    names: dict[str, str] = {}
+    for document in documents:
+        for key, metric in document["metrics"].items():
+            seen.setdefault(key, Counter())[metric["version"]] += 1
+            names.setdefault(key, metric["name"])
+    versions = {key: counts.most_common(1)[0][0] for key, counts in seen.items()}
+    notes = []
+    for key, counts in seen.items():
+        same = counts[versions[key]]
+        if same == len(documents):
+            continue
+        others = sorted(v for v in counts if v != versions[key])
+        missing = len(documents) - sum(counts.values())
+        parts = [f"compared at version {versions[key]} in {same} of {len(documents)} results"]
+        if others:
+            parts.append(f"blank where it is version {', '.join(others)}")
+        if missing:
+            parts.append(f"absent from {missing}")
+        notes.append(f"{key} {names[key]}: " + "; ".join(parts))
+    return versions, notes
 
 
 def difference(basis: dict[str, Any], chosen: dict[str, Any]) -> str:
@@ -159,14 +192,6 @@ def difference(basis: dict[str, Any], chosen: dict[str, Any]) -> str:
         for name in sorted(set(basis["splits"]) | set(chosen["splits"])):
             if basis["splits"].get(name) != chosen["splits"].get(name):
                 return f"split {name!r} has different content (sha256 differs)"
-    if basis["metrics"] != chosen["metrics"]:
-        mine, theirs = basis["metrics"], chosen["metrics"]
-        changed = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-        described = ", ".join(
-            f"{k} version {mine.get(k, 'absent')} here, {theirs.get(k, 'absent')} in the table"
-            for k in changed
-        )
-        return f"metric set or versions differ ({described})"
     if not compatible(basis.get("genknow"), chosen.get("genknow")):
         return f"GenKnow set {basis.get('genknow')} (the table uses {chosen.get('genknow')})"
     if not compatible(basis["evaluation"], chosen["evaluation"]):

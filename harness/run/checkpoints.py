@@ -21,18 +21,18 @@ from harness.plugins import Registry, load_plugins
 from harness.results.document import assemble, base_document, now
 from harness.results.files import write_result
 from harness.results.layout import RunFolder, new_run_id, run_folder
+from harness.run.isolation import isolation_of_checkpoint
 from harness.run.kernel import check_finite
 from harness.run.logs import run_log
 from harness.run.models import load_clip
-from harness.run.pipeline import (
+from harness.run.plan import Plan, load_for, prepare
+from harness.run.records import architecture_of, cost_section
+from harness.run.sections import (
     RunOutcome,
     described_sections,
     evaluated_sections,
-    isolation_of,
     make_evaluator,
 )
-from harness.run.plan import Plan, load_for, prepare
-from harness.run.records import architecture_of, cost_section
 from harness.run.settings import RunOptions
 from harness.tracking.events import reporting
 from harness.tracking.reporter import RunStart
@@ -141,8 +141,14 @@ def _evaluate(
     )
     stages = found.pop("stages")
     checkpoint_path = Path(str(checkpoint).removeprefix("local-dir:"))
-    found["evaluation"]["retain_isolation"] = isolation_of(
-        evaluated, sections["models"], checkpoint_path, benchmark, plan
+    found["evaluation"]["retain_isolation"] = isolation_of_checkpoint(
+        checkpoint_path,
+        evaluated.sha256,
+        {role: sections["models"][role]["sha256"] for role in ("compromised", "clean")},
+        benchmark,
+        plan.suites,
+        plan.protocol,
+        plan.settings.seed,
     )
     document = assemble(
         base_document("evaluate", run_id, started),

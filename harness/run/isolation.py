@@ -77,6 +77,45 @@ def training_record(
     }
 
 
+def isolation_record(
+    status: str,
+    reason: str | None = None,
+    overlapping_captions: int | None = None,
+    trained_with: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The result's ``evaluation.retain_isolation``: ``guaranteed``, ``overlap`` or ``unknown``,
+    why, and (when known) how many captions overlap and what the method trained with."""
+    record: dict[str, Any] = {"status": status}
+    if overlapping_captions is not None:
+        record["overlapping_captions"] = overlapping_captions
+    if trained_with is not None:
+        record["trained_with"] = trained_with
+    if reason is not None:
+        record["reason"] = reason
+    return record
+
+
+def isolation_of_checkpoint(
+    checkpoint: Path,
+    sha256: str,
+    reference_sha256: dict[str, str],
+    benchmark: Benchmark,
+    suites: list[MetricSuite],
+    protocol: EvaluationProtocol,
+    seed: int,
+) -> dict[str, Any]:
+    """A checkpoint's isolation: guaranteed for the benchmark's own reference weights (no
+    method trained them), else what its training record shows (``check_isolation``)."""
+    for role, reference in reference_sha256.items():
+        if sha256 == reference:
+            return isolation_record(
+                "guaranteed",
+                f"the evaluated weights are the benchmark's {role} model, which no method trained",
+                overlapping_captions=0,
+            )
+    return check_isolation(checkpoint, benchmark, suites, protocol, seed)
+
+
 def check_isolation(
     checkpoint: Path,
     benchmark: Benchmark,
@@ -89,27 +128,27 @@ def check_isolation(
     folder = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parent
     path = folder / TRAINING_RECORD
     if not path.is_file():
-        return {
-            "status": "unknown",
-            "reason": f"the checkpoint has no training record ({TRAINING_RECORD}), so nothing "
+        return isolation_record(
+            "unknown",
+            f"the checkpoint has no training record ({TRAINING_RECORD}), so nothing "
             "shows that its method never trained on retain rows this evaluation reads",
-        }
+        )
     try:
         record = json.loads(path.read_text())
         trained_benchmark = record["benchmark"]
         trained_protocol = protocol_from_json(record["protocol"], str(path))
         trained_seed = int(record["evaluation_seed"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return {"status": "unknown", "reason": f"the training record {path} is unreadable: {exc}"}
+        return isolation_record("unknown", f"the training record {path} is unreadable: {exc}")
     if (trained_benchmark.get("name"), trained_benchmark.get("revision")) != (
         benchmark.name,
         benchmark.revision,
     ):
-        return {
-            "status": "unknown",
-            "reason": f"the method trained on {trained_benchmark.get('name')} revision "
+        return isolation_record(
+            "unknown",
+            f"the method trained on {trained_benchmark.get('name')} revision "
             f"{trained_benchmark.get('revision')}, not on this benchmark",
-        }
+        )
     source = benchmark.split(benchmark.method_retain_source)
     trained = withheld_by(suites, benchmark, trained_protocol, trained_seed)
     read = method_retain_rows(benchmark, trained)
@@ -121,12 +160,12 @@ def check_isolation(
     }
     trained_with = {"protocol": trained_protocol.identity, "evaluation_seed": trained_seed}
     if overlap:
-        return {
-            "status": "overlap",
-            "overlapping_captions": len(overlap),
-            "trained_with": trained_with,
-            "reason": f"{len(overlap)} captions this evaluation reads (of {len(now.texts)}) "
+        return isolation_record(
+            "overlap",
+            f"{len(overlap)} captions this evaluation reads (of {len(now.texts)}) "
             "were in the retain split the method could read (it trained for protocol "
             f"{trained_protocol.name} v{trained_protocol.version} at seed {trained_seed})",
-        }
-    return {"status": "guaranteed", "overlapping_captions": 0, "trained_with": trained_with}
+            overlapping_captions=len(overlap),
+            trained_with=trained_with,
+        )
+    return isolation_record("guaranteed", overlapping_captions=0, trained_with=trained_with)

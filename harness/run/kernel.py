@@ -24,6 +24,7 @@ from harness.run.devices import seed_everything
 from harness.run.logs import LOGGER
 from harness.run.models import LoadedModel, assert_same_architecture, load_clip, parameter_shapes
 from harness.run.settings import RunOptions
+from harness.tracking.events import report_step
 from harness.training_data.stream import DataPath, default_training_workers
 
 logger = logging.getLogger(LOGGER)
@@ -149,6 +150,7 @@ def make_run_context(
         logger=method_logger or logger,
         show_progress=options.show_progress,
         compile=options.compile,
+        report_step=report_step,
     )
 
 

@@ -55,8 +55,9 @@ class Plan:
         )
 
 
-def prepare(options: RunOptions, registry: Registry) -> Plan:
-    """Resolve and check the settings of ``options``; nothing is loaded yet."""
+def prepare(options: RunOptions, registry: Registry, *, writes: bool = True) -> Plan:
+    """Resolve and check the settings of ``options``; nothing is loaded yet. ``writes``: the
+    output folder is checked (and created) for a command that writes results there."""
     device = resolve_device(options.device)
     check_precision(options.precision, device)
     metrics = registry.select_metrics(options.metrics)
@@ -67,7 +68,8 @@ def prepare(options: RunOptions, registry: Registry) -> Plan:
         )
     if options.batch_size is not None and options.batch_size < 1:
         raise ParameterError(f"batch size {options.batch_size} must be at least 1")
-    writable_folder(options.output_dir)
+    if writes:
+        writable_folder(options.output_dir)
     protocol = registry.protocol(options.protocol)
     seed = options.evaluation.seed
     if not 0 <= seed <= MAX_EVALUATION_SEED:

@@ -163,8 +163,12 @@ def rules_from(rules: Any) -> dict[str, float]:
     if not isinstance(rules, Mapping):
         rules = parse_assignments(rules, "--rule")
     for key, value in rules.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ParameterError(f"diagnosis rule {key}={value!r} must be a non-negative number")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or value < 0:
+            raise ParameterError(
+                f"diagnosis rule {key}={value!r} must be a non-negative number",
+                "e.g. --rule genknow_drop=0.03",
+            )
     return dict(rules)
 
 

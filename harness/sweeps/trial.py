@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.results.document import error_record
-from harness.run.pipeline import reference_records, run_method
+from harness.run.pipeline import run_method
+from harness.run.sections import reference_records
 from harness.run.settings import RunOptions
 
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import PluginError
-from harness.method import check_name
+from harness.errors import PluginError, check_name
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class ReporterSession:
         """The run ended without a result (interrupted, or failed before one was written)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Reporter:
     """An experiment tracker, chosen with ``--report-to NAME``."""
 

@@ -38,8 +38,12 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 
 
 @pytest.mark.slow
-def test_a_well_behaved_method_passes_every_check(registry: Registry) -> None:
+def test_a_well_behaved_method_passes_every_check(
+    registry: Registry, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     checks = check_method("throwaway", {"nudge": 0.01}, registry=registry)
+    assert list(tmp_path.iterdir()) == []  # the check writes nothing where it runs
     assert [c.name for c in checks] == CHECKS
     assert all(c.passed for c in checks), [c for c in checks if not c.passed]
     assert "samples read {'forget': 4}" in by_name(checks)["budget"].detail

@@ -30,11 +30,13 @@ def test_generated_plugins_install_pass_their_tests_and_run(
     assert result.exit_code == 0, result.output
     method = tmp_path / "salmu-method-foo"
     metric = new_plugin("bar", "metric", tmp_path)
+    benchmark = new_plugin("baz", "benchmark", tmp_path)
     assert (method / ".github" / "workflows" / "ci.yml").read_text().count("salmu-harness") == 3
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
-    assert run(*pip, str(method), str(metric)).returncode == 0
+    assert run(*pip, str(method), str(metric), str(benchmark)).returncode == 0
+    dists = "salmu-method-foo,salmu-metric-bar,salmu-benchmark-baz"
     try:
-        for package in (method, metric):
+        for package in (method, metric, benchmark):
             tests = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package)
             assert tests.returncode == 0, tests.stdout + tests.stderr
         listed = json.loads(
@@ -44,10 +46,11 @@ def test_generated_plugins_install_pass_their_tests_and_run(
                 "harness.cli",
                 "plugins",
                 "--json",
-                plugins="salmu-method-foo,salmu-metric-bar",
+                plugins=dists,
             ).stdout
         )
-        assert {p["distribution"] for p in listed} >= {"salmu-method-foo", "salmu-metric-bar"}
+        assert {p["distribution"] for p in listed} >= set(dists.split(","))
+        assert all(p["status"] == "ok" for p in listed), listed
         out = tmp_path / "out"
         runs = run(
             sys.executable,
@@ -56,7 +59,9 @@ def test_generated_plugins_install_pass_their_tests_and_run(
             "run",
             "foo",
             "--benchmark",
-            str(mini_root),
+            "baz",
+            "--benchmark-option",
+            f"folder={mini_root}",
             "--budget",
             "1",
             "--metrics",
@@ -66,12 +71,39 @@ def test_generated_plugins_install_pass_their_tests_and_run(
             "--workers",
             "0",
             "--quiet",
-            plugins="salmu-method-foo,salmu-metric-bar",
+            plugins=dists,
         )
         assert runs.returncode == 0, runs.stderr
         (path,) = out.glob("*/result.json")
         assert validate_file(path) == []
-        assert json.loads(path.read_text())["metrics"]["bar"]["status"] == "ok"
+        document = json.loads(path.read_text())
+        assert document["metrics"]["bar"]["status"] == "ok"
+        recorded = {p["distribution"]: p for p in document["plugins"]}
+        assert set(dists.split(",")) <= set(recorded)  # method, metric and benchmark
+        assert recorded["salmu-benchmark-baz"]["version"] == "0.1.0"
+        assert recorded["salmu-benchmark-baz"]["provides"] == ["baz"]
+        evaluated = tmp_path / "evaluated"
+        evaluates = run(
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "evaluate",
+            str(mini_root / "models" / "compromised"),
+            "--benchmark",
+            "baz",
+            "--benchmark-option",
+            f"folder={mini_root}",
+            "--metrics",
+            "1.1",
+            "--output",
+            str(evaluated),
+            "--quiet",
+            plugins="salmu-benchmark-baz",
+        )
+        assert evaluates.returncode == 0, evaluates.stderr
+        (path,) = evaluated.glob("*/result.json")
+        recorded = {p["distribution"]: p for p in json.loads(path.read_text())["plugins"]}
+        assert recorded["salmu-benchmark-baz"]["version"] == "0.1.0"
     finally:
         run(
             sys.executable,
@@ -82,6 +114,7 @@ def test_generated_plugins_install_pass_their_tests_and_run(
             "-q",
             "salmu-method-foo",
             "salmu-metric-bar",
+            "salmu-benchmark-baz",
         )
 
 
@@ -95,7 +128,7 @@ def test_bad_names_and_existing_folders(tmp_path: Path) -> None:
 
 def test_scaffolds_agree_with_the_docs_and_use_the_public_api_only(tmp_path: Path) -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text("utf-8")
-    for kind in ("method", "metric"):
+    for kind in ("method", "metric", "benchmark"):
         folder = new_plugin("foo", kind, tmp_path / kind)
         module = f"salmu_{kind}_foo"
         pyproject = (folder / "pyproject.toml").read_text()
@@ -107,6 +140,7 @@ def test_scaffolds_agree_with_the_docs_and_use_the_public_api_only(tmp_path: Pat
             line for line in test_source.splitlines() if line.startswith(("import ", "from "))
         ]
         assert all(
-            line.startswith("from harness import") or line == "import harness" for line in imports
+            line.startswith("from harness import") or line in ("import harness", "import pytest")
+            for line in imports
         ), imports
     assert 'salmu_method_foo = "salmu_method_foo"' in docs  # the docs' example is the scaffold's

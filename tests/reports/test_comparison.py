@@ -86,3 +86,16 @@ def test_failed_results_are_refused(compared_results) -> None:
     failed.update(status="failed", error={"type": "X", "message": "boom", "hint": None})
     with pytest.raises(ResultError, match=r"result B is a failed run \(boom\)"):
         compare_results(a, failed)
+
+
+def test_metrics_only_in_one_result_or_at_other_versions_are_skipped(compared_results) -> None:
+    a = compared_results[0].document
+    b = copy.deepcopy(compared_results[3].document)
+    b["metrics"]["attrleak"] = {**copy.deepcopy(b["metrics"]["1.2"]), "version": "0.2.0"}
+    b["metrics"]["1.3"]["version"] = "99"
+    del b["metrics"]["2.5"]
+    comparison = compare_results(a, b, resamples=200)
+    assert comparison.skipped["attrleak"] == "only in B"
+    assert comparison.skipped["2.5"] == "only in A"
+    assert comparison.skipped["1.3"] == f"version {a['metrics']['1.3']['version']} in A, 99 in B"
+    assert {m.key for m in comparison.metrics} == set(a["metrics"]) - {"1.3", "2.5"}

@@ -152,3 +152,39 @@ def test_cli_writes_the_file_and_reports_what_it_left_out(compared_results, tmp_
     assert result.exit_code == 2 and "did you mean 'RetFail'?" in result.output
     result = invoke("leaderboard", str(tmp_path / "nothing.json"))
     assert result.exit_code == 2 and "no valid, successful result" in result.output
+
+
+def test_results_are_compared_on_the_metrics_they_share(compared_results, tmp_path: Path) -> None:
+    """A later result with one extra metric, and one with another version of a metric, stay in
+    the table: the extra column is blank for the others, the other version blank, with notes."""
+    extra = copy.deepcopy(compared_results[0].document)
+    extra["run_id"] = "with-extra-metric"
+    extra["seeds"]["run"] = 99
+    extra["metrics"]["attrleak"] = {
+        **copy.deepcopy(extra["metrics"]["1.2"]),
+        "key": "attrleak",
+        "name": "AttrLeak",
+        "version": "0.2.0",
+    }
+    bumped = copy.deepcopy(compared_results[1].document)
+    bumped["run_id"] = "with-other-version"
+    bumped["seeds"]["run"] = 98
+    bumped["metrics"]["1.3"]["version"] = "99"
+    for name, document in (("extra.json", extra), ("bumped.json", bumped)):
+        (tmp_path / name).write_text(json.dumps(document))
+    paths = [o.result_path for o in compared_results] + sorted(tmp_path.glob("*.json"))
+    board = build_leaderboard(load_results(paths))
+    assert not [e for e in board.excluded if "not comparable" in e.reason]
+    assert [m.key for m in board.metrics][-1] == "attrleak"
+    with_extra = next(r for r in board.rows if 99 in r.seeds)
+    assert "attrleak" in with_extra.cells
+    assert sum("attrleak" in r.cells for r in board.rows) == 1
+    with_bumped = next(r for r in board.rows if 98 in r.seeds)
+    assert with_bumped.cells["1.3"].n == len(with_bumped.seeds) - 1  # its 1.3 is left blank
+    assert any(
+        n.startswith("attrleak AttrLeak: compared at version 0.2.0 in 1 of") for n in board.notes
+    )
+    assert any("1.3 ACS" in n and "blank where it is version 99" in n for n in board.notes)
+    text = RENDERERS["table"](board)
+    assert "not in every result: attrleak AttrLeak" in text
+    assert "Not in every result" in RENDERERS["html"](board)

@@ -48,6 +48,15 @@ def test_collateral_bars_and_reference_lines(board) -> None:
     assert round(board.references["clean"]["2.2"], 9) in lines
 
 
+def test_the_collateral_title_stays_inside_the_figure(board) -> None:
+    figure = collateral(board)
+    figure.canvas.draw()
+    axes = figure.axes[0]
+    title = next(t for t in (axes.title, axes._left_title) if t.get_text())
+    box = title.get_window_extent(figure.canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width  # not cut off on either side
+
+
 def test_per_identity_distribution_has_references_and_rows(board) -> None:
     axes = per_identity(board).axes[0]
     ticks = [t.get_text() for t in axes.get_xticklabels()]

@@ -94,6 +94,7 @@ def test_bad_parameters_fail_before_any_loading(
 
     monkeypatch.setattr("harness.run.plan.load_benchmark", forbidden)
     monkeypatch.setattr("harness.run.pipeline.load_clip", forbidden)
+    monkeypatch.setattr("harness.run.sections.load_clip", forbidden)
     monkeypatch.setattr("harness.run.kernel.load_clip", forbidden)
     for overrides in ({"nope": 1}, {"lr": "x"}, {"lr": -1.0}):
         with pytest.raises(ParameterError):
@@ -132,7 +133,7 @@ def test_nan_model_is_refused_with_a_failed_result_and_no_model(
     registry = copy.copy(baselines_registry)
     registry.methods = {
         **baselines_registry.methods,
-        "poison": (Method("poison", "NaN.", "1", poison), record),
+        "poison": (Method(name="poison", description="NaN.", version="1", unlearn=poison), record),
     }
     with pytest.raises(NonFiniteModelError, match="has NaN or infinite weights"):
         run_method("poison", {}, options(mini_root, tmp_path, metrics=["1.2"]), registry)

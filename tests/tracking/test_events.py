@@ -51,7 +51,7 @@ def with_reporter(registry, log: list, fail_on: str | None = None, name: str = "
     record = PluginRecord("test", "test-dist", "1")
     reporters = {
         **registry.reporters,
-        name: (Reporter(name, "records events", open_session), record),
+        name: (Reporter(name=name, description="records events", open=open_session), record),
     }
     return dataclasses.replace(registry, reporters=reporters)
 

@@ -40,16 +40,17 @@ def _open_wandb(start: RunStart) -> ReporterSession:
 
 
 MLFLOW = Reporter(
-    "mlflow",
-    "MLflow: params, per-step loss, per-metric values and result.json as an artefact "
+    name="mlflow",
+    description="MLflow: params, per-step loss, per-metric values and result.json as an artefact "
     "(MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_NAME)",
-    _open_mlflow,
+    open=_open_mlflow,
 )
 WANDB = Reporter(
-    "wandb",
-    "Weights & Biases: config, per-step loss, summary metrics and result.json as an artifact "
+    name="wandb",
+    description="Weights & Biases: config, per-step loss, summary metrics and result.json as an "
+    "artifact "
     "(WANDB_PROJECT, WANDB_MODE=offline, WANDB_DIR)",
-    _open_wandb,
+    open=_open_wandb,
 )
 
 

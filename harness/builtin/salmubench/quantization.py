@@ -67,7 +67,7 @@ def quantization_attack(ctx: EvaluationContext) -> MetricOutcome:
     rounded = 0
     genknow_skip = None
     for bits in BITS:
-        model, rounded = quantize(ctx.engine.model, bits)
+        model, rounded = quantize(ctx.model, bits)
         attacked = ctx.derived(model, f"int{bits}")
         retfail[bits] = np.asarray(retrieval_failure(attacked).per_row["value"], np.float64)
         try:

@@ -17,65 +17,69 @@ RELEARN, QUANTIZE, MEMBERSHIP, RELEARN_ATTRIBUTES = "3.1", "3.2", "3.3", "3.4"
 
 ROBUSTNESS_METRICS = (
     Metric(
-        RELEARN,
-        "Relearn",
-        "RetFail MRR on half the forget identities after fine-tuning a copy of the model on "
+        key=RELEARN,
+        name="Relearn",
+        description="RetFail MRR on half the forget identities after fine-tuning a copy of the "
+        "model on "
         "the other half's pairs (0.25x the forget rows, lr 1e-4).",
-        ("forget", "retain_disjoint"),
-        "lower",
-        "clean",
-        "1",
-        relearning_attack,
-        "robustness",
-        (-1.0, 1.0),  # RetFail in [0, 1], AssocStr among the values in [-1, 1]
+        splits=("forget", "retain_disjoint"),
+        direction="lower",
+        target="clean",
+        version="1",
+        compute=relearning_attack,
+        group="robustness",
+        bounds=(-1.0, 1.0),  # RetFail in [0, 1], AssocStr among the values in [-1, 1]
         opt_in=True,
         cost="fine-tunes a copy for 0.25x the forget rows, then encodes forget and the RetFail "
         "gallery again",
     ),
     Metric(
-        QUANTIZE,
-        "Quantize",
-        "RetFail MRR after 4-bit weight-only round-to-nearest quantization (8-bit and GenKnow "
+        key=QUANTIZE,
+        name="Quantize",
+        description="RetFail MRR after 4-bit weight-only round-to-nearest quantization (8-bit "
+        "and GenKnow "
         "after each among the values).",
-        ("forget", "retain_disjoint"),
-        "lower",
-        "clean",
-        "1",
-        quantization_attack,
-        "robustness",
-        (0.0, 1.0),
+        splits=("forget", "retain_disjoint"),
+        direction="lower",
+        target="clean",
+        version="1",
+        compute=quantization_attack,
+        group="robustness",
+        bounds=(0.0, 1.0),
         opt_in=True,
         cost="quantizes two copies (8 and 4 bits), encodes forget, the RetFail gallery and the "
         "zero-shot set again for each",
     ),
     Metric(
-        MEMBERSHIP,
-        "MIA",
-        "How well a likelihood-ratio attack tells the model's forget rows from Clean's: "
+        key=MEMBERSHIP,
+        name="MIA",
+        description="How well a likelihood-ratio attack tells the model's forget rows from "
+        "Clean's: "
         "max(AUC, 1 - AUC), 0.5 = indistinguishable; TPR at 1% FPR and a KS test too.",
-        ("forget", "holdout_identity"),
-        "lower",
-        "clean",
-        "1",
-        membership_attack,
-        "robustness",
-        (0.0, 1.0),
+        splits=("forget", "holdout_identity"),
+        direction="lower",
+        target="clean",
+        version="1",
+        compute=membership_attack,
+        group="robustness",
+        bounds=(0.0, 1.0),
         opt_in=True,
         cost="encodes forget and holdout_identity for Clean and Compromised once per process",
         reads_references=True,
     ),
     Metric(
-        RELEARN_ATTRIBUTES,
-        "RelearnAttr",
-        "RetFail MRR on the private-attribute forget rows after fine-tuning a copy on the "
+        key=RELEARN_ATTRIBUTES,
+        name="RelearnAttr",
+        description="RetFail MRR on the private-attribute forget rows after fine-tuning a copy "
+        "on the "
         "public-attribute ones (city, job, blood type).",
-        ("forget", "retain_disjoint"),
-        "lower",
-        "clean",
-        "1",
-        attribute_relearning_attack,
-        "robustness",
-        (-1.0, 1.0),  # RetFail in [0, 1], AssocStr among the values in [-1, 1]
+        splits=("forget", "retain_disjoint"),
+        direction="lower",
+        target="clean",
+        version="1",
+        compute=attribute_relearning_attack,
+        group="robustness",
+        bounds=(-1.0, 1.0),  # RetFail in [0, 1], AssocStr among the values in [-1, 1]
         opt_in=True,
         cost="fine-tunes a copy for 0.25x the forget rows, then encodes forget and the RetFail "
         "gallery again",

@@ -124,19 +124,19 @@ def _derangement_across_identities(
 
 METHODS = (
     Method(
-        "finetune",
-        "Fine-tune on the retain split only; forgetting comes from interference.",
-        VERSION,
-        finetune,
-        parameters_schema(),
+        name="finetune",
+        description="Fine-tune on the retain split only; forgetting comes from interference.",
+        version=VERSION,
+        unlearn=finetune,
+        parameters=parameters_schema(),
     ),
     Method(
-        "neggrad",
-        "Gradient ascent on the CLIP loss of forget pairs (NegGrad; NegGrad+ with "
+        name="neggrad",
+        description="Gradient ascent on the CLIP loss of forget pairs (NegGrad; NegGrad+ with "
         "retain_weight > 0).",
-        VERSION,
-        neggrad,
-        parameters_schema(
+        version=VERSION,
+        unlearn=neggrad,
+        parameters=parameters_schema(
             retain_weight={
                 "type": "number",
                 "minimum": 0,
@@ -148,25 +148,25 @@ METHODS = (
         ),
     ),
     Method(
-        "shuffled-captions",
-        "Train forget images against captions of other identities.",
-        VERSION,
-        shuffled_captions,
-        parameters_schema(),
+        name="shuffled-captions",
+        description="Train forget images against captions of other identities.",
+        version=VERSION,
+        unlearn=shuffled_captions,
+        parameters=parameters_schema(),
     ),
     Method(
-        "direct-sim-min",
-        "Minimise the cosine similarity of every forget image-caption pair.",
-        VERSION,
-        direct_sim_min,
-        parameters_schema(),
+        name="direct-sim-min",
+        description="Minimise the cosine similarity of every forget image-caption pair.",
+        version=VERSION,
+        unlearn=direct_sim_min,
+        parameters=parameters_schema(),
     ),
     Method(
-        "generic-captions",
-        "Train forget images against their non-sensitive generic captions.",
-        VERSION,
-        generic_captions,
-        parameters_schema(
+        name="generic-captions",
+        description="Train forget images against their non-sensitive generic captions.",
+        version=VERSION,
+        unlearn=generic_captions,
+        parameters=parameters_schema(
             without_generic={
                 "enum": ["skip", "refuse", "sensitive"],
                 "default": "skip",

@@ -178,11 +178,12 @@ FORM = {
 
 METHODS = (
     Method(
-        "clip-erase",
-        "CLIPErase (Yang et al., ACL 2025): forgetting, retention and consistency modules.",
-        VERSION,
-        clip_erase,
-        parameters_schema(
+        name="clip-erase",
+        description="CLIPErase (Yang et al., ACL 2025): forgetting, retention and consistency "
+        "modules.",
+        version=VERSION,
+        unlearn=clip_erase,
+        parameters=parameters_schema(
             forget_weight=_weight(3.0, "Weight of the forgetting module (mean forget cosine)."),
             retain_weight=_weight(1.0, "Weight of the retention module (InfoNCE on retain)."),
             consistency_weight=_weight(3.0, "Weight of the consistency module (KL to teacher)."),
@@ -190,11 +191,12 @@ METHODS = (
         ),
     ),
     Method(
-        "delete",
-        "DELETE (Zhou et al., CVPR 2025): distillation from the teacher's masked logits.",
-        VERSION,
-        delete,
-        parameters_schema(
+        name="delete",
+        description="DELETE (Zhou et al., CVPR 2025): distillation from the teacher's masked "
+        "logits.",
+        version=VERSION,
+        unlearn=delete,
+        parameters=parameters_schema(
             mask={
                 "enum": ["identity", "pair"],
                 "default": "identity",
@@ -204,11 +206,12 @@ METHODS = (
         ),
     ),
     Method(
-        "vlunlearn",
-        "VLUnlearn (MultiDelete, Cheng & Amiri, ECCV 2024): modality decoupling + retention.",
-        VERSION,
-        vlunlearn,
-        parameters_schema(
+        name="vlunlearn",
+        description="VLUnlearn (MultiDelete, Cheng & Amiri, ECCV 2024): modality decoupling + "
+        "retention.",
+        version=VERSION,
+        unlearn=vlunlearn,
+        parameters=parameters_schema(
             retention_weight=_weight(1.0, "Weight of the multimodal + unimodal retention terms."),
             retain_ratio={
                 "type": "integer",
