@@ -115,7 +115,7 @@ def test_a_plugin_sees_the_real_types_of_every_public_name(tmp_path: Path) -> No
     assert len(revealed) == len(public), stdout
     leaks = [name for name, seen in zip(public, revealed, strict=True) if seen == "Any"]
     assert not leaks, leaks
-    assert 'Revealed type is "def (*, name: builtins.str, description' in stdout  # Method
+    assert 'Revealed type is "def (*, name: str, description: str' in stdout  # Method: keywords
 
 
 def test_each_hook_types_its_register_callback() -> None:
