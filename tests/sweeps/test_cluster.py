@@ -22,9 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from harness.sweeps import state
 from harness.sweeps.spec import expand_trials, load_sweep
+from harness.sweeps.trial import compute_references, execute_trial
 
 pytestmark = pytest.mark.slow
 RAY = Path(sys.executable).with_name("ray")
@@ -195,24 +197,43 @@ def test_trials_spread_over_both_nodes_survive_ctrl_c_and_equal_a_local_run(
     placed = state.nodes(out, trials)
     assert len(placed) == 4 and len({p["id"] for p in placed.values()}) == 2
 
-    local = tmp_path / "local"
-    alone = _harness(["sweep", str(sweep), "--output", str(local)], env)
-    assert alone.returncode == 0, alone.stderr[-2000:]
-    for trial in trials:
-        remote_doc, local_doc = state.load_result(out, trial), state.load_result(local, trial)
-        assert remote_doc["metrics"] == local_doc["metrics"], trial.key
+    # the same trials run here, without Ray (what a local sweep's workers run), give the same
+    # metrics: tests/sweeps/test_sweeps.py runs a whole local Ray sweep
+    settings = load_sweep(sweep).run_settings()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a Ray worker of one CPU: the same reduction order
+    try:
+        with _plugins("salmu-baselines"):
+            references, _ = compute_references(settings)
+            for trial in trials:
+                local = execute_trial(trial.to_json(), settings, references)
+                assert local["status"] == "ok", local
+                remote_doc = state.load_result(out, trial)
+                assert remote_doc["metrics"] == local["document"]["metrics"], trial.key
+    finally:
+        torch.set_num_threads(threads)
 
     written = [p.read_text(errors="replace") for p in out.rglob("*") if p.is_file()]
     printed = interrupted + rerun.stdout + rerun.stderr
     assert written and not any(token in text for text in written) and token not in printed
 
 
+@contextlib.contextmanager
+def _plugins(allowed: str) -> Iterator[None]:
+    """SALMU_HARNESS_PLUGINS set to ``allowed`` in this process while the block runs."""
+    previous = os.environ.get("SALMU_HARNESS_PLUGINS")
+    os.environ["SALMU_HARNESS_PLUGINS"] = allowed
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SALMU_HARNESS_PLUGINS"]
+        else:
+            os.environ["SALMU_HARNESS_PLUGINS"] = previous
+
+
 def _registry():
     from harness.plugins import load_plugins
 
-    previous = os.environ.get("SALMU_HARNESS_PLUGINS")
-    os.environ["SALMU_HARNESS_PLUGINS"] = "salmu-baselines"
-    try:
+    with _plugins("salmu-baselines"):
         return load_plugins()
-    finally:
-        os.environ["SALMU_HARNESS_PLUGINS"] = previous or ""
