@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 
@@ -139,8 +140,14 @@ def test_ctrl_c_during_a_build_with_workers_leaves_no_entry(tmp_path: Path) -> N
     )
     deadline = time.monotonic() + 120
 
-    def staged() -> list[Path]:
-        return list(root.glob(".*.tmp")) if root.exists() else []
+    def staged() -> bool:
+        # bytes written: batches arrive, so every worker has been forked (a SIGINT that lands
+        # inside the fork itself is swallowed by Python's at-fork hooks, and the build goes on)
+        for path in root.glob(".*.tmp") if root.exists() else []:
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_size > 0:
+                    return True
+        return False
 
     while not (marker.exists() and staged()) and time.monotonic() < deadline:
         if process.poll() is not None:
