@@ -6,6 +6,7 @@ it), nothing can reach a hub (``HF_HUB_OFFLINE=1``), and every cache lives in a 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 _SESSION_ROOT = Path(tempfile.mkdtemp(prefix="salmu-tests-"))
+atexit.register(shutil.rmtree, _SESSION_ROOT, ignore_errors=True)  # a mini build each: 90 MB
 os.environ.update(
     {
         "SALMU_HARNESS_PLUGINS": "",

@@ -35,15 +35,19 @@ class BenchmarkLoader:
         if not callable(self.load):
             raise PluginError(f"benchmark {self.name!r}: load must be callable")
 
-    def __call__(self, options: Mapping[str, Any] | None = None) -> Benchmark:
-        """Load the benchmark; an option it does not declare is an error naming those it has."""
-        options = dict(options or {})
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse an option the benchmark does not declare, naming those it has."""
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             known = ", ".join(self.options) or "(none)"
             raise BenchmarkError(
                 f"{self.name} has no option {unknown[0]!r}", f"its options are: {known}"
             )
+
+    def __call__(self, options: Mapping[str, Any] | None = None) -> Benchmark:
+        """Load the benchmark; an option it does not declare is an error naming those it has."""
+        options = dict(options or {})
+        self.check_options(options)
         from harness.benchmarks.base import Benchmark  # datasets: loaded when a benchmark is
 
         loaded = self.load(options)

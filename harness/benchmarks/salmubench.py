@@ -48,6 +48,14 @@ CLEAN = HubArtefact(
     "1d3c0b01dceaf0e66b4d0abeefa3bc8a616f73f8",
     filename="open_clip_model.safetensors",
 )
+#: the stored splits' row counts on the dataset card (what disk needs are sized from before
+#: the dataset is downloaded)
+PUBLISHED_ROWS = {
+    "forget": 30_468,
+    "holdout_association": 14_943,
+    "holdout_identity": 14_642,
+    "retain_synth": 16_741,
+}
 #: the options of ``load_salmubench`` (``--benchmark-option KEY=VALUE``) and their help
 OPTION_HELP = {
     "dataset": "a local snapshot folder of the evaluation dataset (hub layout)",

@@ -38,6 +38,7 @@ SUBCOMMANDS = {
     "mini": "mini_cmd",
     "cache": "cache_cmd",
     "genknow": "genknow_cmd",
+    "doctor": "doctor_cmd",
     "check-method": "check_method_cmd",
     "new-plugin": "new_plugin_cmd",
 }

@@ -12,12 +12,25 @@ from harness.cli.options import evaluation_options, options_from, read_config
 
 
 @click.command("evaluate")
-@click.argument(
-    "checkpoints", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+@click.argument("checkpoints", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--check-reference",
+    is_flag=True,
+    help="Instead of checkpoints, evaluate the benchmark's Clean and Compromised models and "
+    "compare every metric with the official evaluator's values (exit 1 when one is off).",
+)
+@click.option(
+    "--reference-values",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help='The official values to check against ({"clean": ..., "compromised": ...} in '
+    "the official evaluator's format; default: those shipped for SALMUBench's released pair).",
 )
 @evaluation_options
 def command(
     checkpoints: tuple[Path, ...],
+    check_reference: bool,
+    reference_values: Path | None,
     config_file: Path | None,
     quiet: bool,
     benchmark_option: tuple[str, ...],
@@ -28,7 +41,8 @@ def command(
 
     Several checkpoints are evaluated in one process, the benchmark, the image cache and the
     references loaded once, one result each; a checkpoint that fails is reported and the
-    others go on (exit 1 at the end).
+    others go on (exit 1 at the end). With --check-reference, no checkpoint: the reference
+    pair is checked against the official values instead.
     """
     from harness.errors import HarnessError
     from harness.reports.result_text import render
@@ -36,8 +50,18 @@ def command(
     from harness.run.logs import log_to_stderr
 
     log_to_stderr(verbose)
+    if check_reference and checkpoints:
+        raise click.UsageError("--check-reference evaluates the reference pair: give no CHECKPOINT")
+    if not check_reference and not checkpoints:
+        raise click.UsageError("give at least one CHECKPOINT (or --check-reference)")
+    if reference_values and not check_reference:
+        raise click.UsageError("--reference-values goes with --check-reference")
 
     options = options_from(read_config(config_file), cli, benchmark_option, quiet)
+    if check_reference:
+        from harness.cli.reference_check_view import show_reference_check
+
+        sys.exit(show_reference_check(options, reference_values))
     outcomes = evaluate_checkpoints(list(checkpoints), options, keep_going=len(checkpoints) > 1)
     unevaluated, failed_metrics = 0, False
     for outcome in outcomes:

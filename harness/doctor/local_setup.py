@@ -1,0 +1,158 @@
+"""Checks of what lives on this machine: the GenKnow source, the installed plugins and the
+caches (where, how big, writable)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.doctor.record import Check
+
+if TYPE_CHECKING:
+    from harness.plugins import PluginRecord, Registry
+
+#: ImageNet-1k validation, as SALMUBench's GenKnow reads it
+IMAGENET_CLASSES, IMAGENET_IMAGES = 1000, 50_000
+
+
+def genknow_check(source: str | None) -> Check:
+    """The GenKnow source (ImageNet-1k validation), read as ``genknow check`` reads it."""
+    if not source:
+        return Check(
+            "genknow",
+            "GenKnow source",
+            "warning",
+            "no ImageNet-1k validation set given: GenKnow (2.1) is skipped, as the official "
+            "evaluator's -1",
+            "give --benchmark-option imagenet=SOURCE (see `salmu-harness genknow check --help`)",
+        )
+    from harness.benchmarks.genknow import read_genknow
+    from harness.errors import HarnessError
+
+    try:
+        found = read_genknow(source).describe()
+    except HarnessError as exc:
+        return Check("genknow", "GenKnow source", "problem", exc.message, exc.hint)
+    detail = f"{found['source']} at {found['location']}: {found['rows']:,} images, " + (
+        f"{found['classes']:,} classes"
+    )
+    if (found["classes"], found["rows"]) != (IMAGENET_CLASSES, IMAGENET_IMAGES):
+        return Check(
+            "genknow",
+            "GenKnow source",
+            "warning",
+            detail + f" (ImageNet-1k val has {IMAGENET_IMAGES:,} in {IMAGENET_CLASSES:,})",
+            "GenKnow on another set cannot sit next to the paper's: give the full validation set",
+        )
+    return Check("genknow", "GenKnow source", "ok", detail)
+
+
+def plugin_checks() -> list[Check]:
+    """Every installed plugin loads (with the plugin API ranges it declares), or why not."""
+    from harness.plugins import load_plugins
+    from harness.versions import PLUGIN_API_VERSION
+
+    registry = load_plugins()
+    checks = []
+    for record in sorted(registry.plugins.values(), key=lambda r: (not r.builtin, r.name)):
+        name = f"{record.name} ({record.distribution} {record.version})"
+        if record.status != "ok":
+            checks.append(
+                Check(
+                    "plugins",
+                    name,
+                    "problem",
+                    f"broken: {record.error}",
+                    f"upgrade or uninstall it (pip uninstall {record.distribution}), or leave it "
+                    "out: SALMU_HARNESS_PLUGINS=NAME,... loads only those named",
+                )
+            )
+            continue
+        provides = [
+            f"{len(names)} {kind if len(names) > 1 else kind[:-1]}"
+            for kind, names in _provided(record).items()
+            if names
+        ]
+        ranges = sorted(_api_ranges(registry, record)) or ["-"]
+        checks.append(
+            Check(
+                "plugins",
+                name,
+                "ok",
+                f"{', '.join(provides) or 'nothing'}; plugin API {', '.join(ranges)} "
+                f"(this harness: {PLUGIN_API_VERSION})",
+            )
+        )
+    for key, owners in registry.conflicts.items():
+        names = " and ".join(f"{o.distribution} {o.version}" for o in owners)
+        checks.append(
+            Check(
+                "plugins",
+                f"conflict on {key}",
+                "problem",
+                f"{key} is registered by {names}",
+                "uninstall one of them",
+            )
+        )
+    return checks
+
+
+def cache_check(name: str, folder: Path) -> Check:
+    """A cache folder: where it is, how much it holds, and whether this user can write to it."""
+    from harness.evaluation.image_cache import folder_bytes
+
+    folder = Path(folder).expanduser()
+    size = folder_bytes(folder) if folder.exists() else 0
+    detail = f"{folder} ({size / 2**30:,.2f} GiB)"
+    if not _writable(folder):
+        return Check(
+            "caches",
+            name,
+            "problem",
+            detail + ": not writable",
+            "make it writable, or point it elsewhere (SALMU_HARNESS_CACHE, HF_HOME)",
+        )
+    return Check("caches", name, "ok", detail)
+
+
+def _writable(folder: Path) -> bool:
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        return False
+    if probe != folder:
+        return True  # creatable: the first run makes it
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            return True
+    except OSError:
+        return False
+
+
+def _provided(record: PluginRecord) -> dict[str, list[str]]:
+    return {
+        "methods": record.methods,
+        "metrics": record.metrics,
+        "benchmarks": record.benchmarks,
+        "protocols": record.protocols,
+        "reporters": record.reporters,
+    }
+
+
+def _api_ranges(registry: Registry, record: PluginRecord) -> set[str]:
+    tables = (
+        registry.methods,
+        registry.metrics,
+        registry.benchmarks,
+        registry.reporters,
+        registry.suites,
+    )
+    return {
+        getattr(item, "plugin_api", None) or "-"
+        for table in tables
+        for item, owner in table.values()
+        if owner is record
+    }
