@@ -1,6 +1,8 @@
 """Real plugin distributions, written to a temp dir and pip-installed, as a third party would.
 
-These tests install into the running virtual environment and uninstall afterwards.
+These tests install into the running virtual environment and uninstall afterwards. The commands
+run in this process (entry points re-read after each install) except where the process itself
+is the subject: a signal, and one check-method case through the installed command.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -50,7 +53,8 @@ def pip(*args: str) -> None:
     )
 
 
-def cli(*args: str, plugins: str, **kwargs) -> subprocess.CompletedProcess:
+def fresh_cli(*args: str, plugins: str, **kwargs) -> subprocess.CompletedProcess:
+    """The installed command in a fresh interpreter: where the process is the subject."""
     env = {**os.environ, "SALMU_HARNESS_PLUGINS": plugins}
     env.update(kwargs.pop("env", {}))
     return subprocess.run(
@@ -60,6 +64,17 @@ def cli(*args: str, plugins: str, **kwargs) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
         **kwargs,
+    )
+
+
+def cli(*args: str, plugins: str, env: dict | None = None) -> types.SimpleNamespace:
+    """The command in this process, answering as ``fresh_cli`` does (``returncode``,
+    ``stdout``, ``stderr``): the plugins are found through their installed entry points all
+    the same, without an interpreter start per call."""
+    with pytest.MonkeyPatch.context() as patch:
+        result = invoke(*args, plugins=plugins, monkeypatch=patch, env=env)
+    return types.SimpleNamespace(
+        returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr
     )
 
 
@@ -197,7 +212,7 @@ def test_check_method_fails_a_misbehaving_method_with_the_reason(
     # a misbehaving method also nudges the weights, so that only its misbehaviour fails
     sets = [arg for value in settings for arg in ("--set", value, "--set", "nudge=0.01")]
     try:
-        checked = cli(
+        checked = fresh_cli(
             "check-method",
             "throwaway",
             *sets,

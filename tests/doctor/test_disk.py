@@ -75,3 +75,34 @@ def test_a_local_dataset_is_counted_not_taken_from_the_card(mini_root: Path) -> 
     assert needs["evaluation image cache"].size == rows * 3 * 224 * 224
     assert "rows counted in" in needs["evaluation image cache"].how
     assert "dataset download" not in needs  # nothing to download
+
+
+def test_online_the_download_is_sized_from_the_hub_file_list(monkeypatch) -> None:
+    import types
+
+    from harness.benchmarks.salmubench import DATASET
+
+    asked = {}
+
+    def dataset_info(self, repo_id, revision=None, files_metadata=False, token=None, timeout=None):
+        asked.update(repo_id=repo_id, revision=revision, files_metadata=files_metadata)
+        sibling = types.SimpleNamespace
+        return sibling(
+            siblings=[
+                sibling(rfilename="data/forget-00000-of-00007.parquet", size=3 * 2**30),
+                sibling(rfilename="data/retain_synth-00000-of-00002.parquet", size=2**30),
+                sibling(rfilename="identities_metadata.json", size=5_000_000),
+            ]
+        )
+
+    monkeypatch.setattr("huggingface_hub.HfApi.dataset_info", dataset_info)
+    hub = HubFindings([], offline=False, token="hf_x", downloads={"dataset": None})
+    needs = {n.what: n for n in salmubench_needs({}, hub)}
+    assert asked == {
+        "repo_id": DATASET.repo_id,
+        "revision": DATASET.revision,
+        "files_metadata": True,
+    }
+    assert needs["dataset download"].size == needs["arrow copy of the dataset"].size == 4 * 2**30
+    assert needs["dataset download"].folder != needs["arrow copy of the dataset"].folder
+    assert "rows from the dataset card" in needs["training image cache"].how

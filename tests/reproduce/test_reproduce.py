@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +12,42 @@ from harness.builtin.salmubench.diagnosis import DEFAULT_RULES
 from harness.errors import ParameterError, UnknownNameError
 from harness.reproduce.spec import load_reproduction, sweep_for
 from harness.reproduce.verdicts import agreement, describe, majority_modes
+
+PLUGINS = "salmu-baselines,salmu-literature"
+
+
+def cli(*args: str) -> Any:
+    """``salmu-harness ARGS`` in this process with the first-party plugins: the commands'
+    behaviour is the subject here, not a fresh interpreter. Click's result has the
+    ``exit_code``, ``stdout`` and ``stderr`` a subprocess would give."""
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SALMU_HARNESS_PLUGINS", PLUGINS)
+        return CliRunner().invoke(main, list(args))
+
+
+def docs_writer(*args: str) -> tuple[int, str]:
+    """``scripts/reproduction_docs.py ARGS`` in this process: (exit code, stderr)."""
+    import contextlib
+    import importlib.util
+    import io
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "reproduction_docs.py"
+    spec = importlib.util.spec_from_file_location("reproduction_docs", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            module.main(list(args))
+    except SystemExit as exc:
+        print(exc.code, file=stderr)
+        return 1, stderr.getvalue()
+    return 0, stderr.getvalue()
 
 
 def _modes_from_numbers(values: dict, clean: dict, compromised: dict) -> list[str]:
@@ -57,16 +91,8 @@ def test_the_default_grid_spans_1e_6_to_1e_4_with_two_seeds_at_5x(baselines_regi
 
 
 def test_the_plan_of_a_new_reproduction_waits_for_measured_trials(tmp_path: Path) -> None:
-    env = {**os.environ, "SALMU_HARNESS_PLUGINS": "salmu-baselines,salmu-literature"}
-    command = [sys.executable, "-m", "harness.cli", "reproduce", "paper", "--plan"]
-    planned = subprocess.run(
-        [*command, "--output", str(tmp_path / "new")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert planned.returncode == 0, planned.stderr[-3000:]
+    planned = cli("reproduce", "paper", "--plan", "--output", str(tmp_path / "new"))
+    assert planned.exit_code == 0, planned.output[-3000:]
     assert "0 done, 0 failed (run again), 168 pending" in planned.stdout
     assert "the time estimate needs a finished trial" in planned.stdout  # no machine's pace
     assert not (tmp_path / "new").exists()  # a plan runs and writes nothing
@@ -107,32 +133,23 @@ def test_bad_reproductions_say_what_to_do(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def reproduced(mini_root: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One test-scale reproduction: (its folder, the environment, the command, its output)."""
+    """One test-scale reproduction: (its folder, the command, its result)."""
     out = tmp_path_factory.mktemp("reproduce") / "repro"
-    env = {**os.environ, "SALMU_HARNESS_PLUGINS": "salmu-baselines,salmu-literature"}
-    command = [sys.executable, "-m", "harness.cli", "reproduce", "paper", "--scale", "test"]
-    first = subprocess.run(
-        [*command, "--output", str(out)], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    return out, env, command, first
+    command = ["reproduce", "paper", "--scale", "test", "--output", str(out)]
+    first = cli(*command)
+    assert first.exit_code == 0, first.output[-3000:]
+    return out, command, first
 
 
 def test_the_test_scale_reproduction_runs_resumes_and_agrees_with_its_sweep(
     reproduced, tmp_path: Path
 ) -> None:
-    out, env, command, first = reproduced
+    out, command, first = reproduced
     assert "8 trials run (8 ok, 0 failed), 0 already done" in first.stdout
     table = json.loads((out / "reproduction.json").read_text())
     assert [r["method"] for r in table["rows"]] == list(load_reproduction("paper").methods)
     assert sum(table["agreement"].values()) == 8 and table["trial_seconds"]["trials"] == 8
-    report = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "sweep-report", str(out), "--format", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    report = cli("sweep-report", str(out), "--format", "json")
     board = {r["method"]: r for r in json.loads(report.stdout)["leaderboard"]["rows"]}
     for row in table["rows"]:
         assert row["seeds"] == 1 and row["agrees"] in ("yes", "partly", "no")
@@ -143,36 +160,26 @@ def test_the_test_scale_reproduction_runs_resumes_and_agrees_with_its_sweep(
     assert "| CLIPErase (`clip-erase`)" in markdown and "agrees:" in markdown
     page = tmp_path / "page.md"
     page.write_text("intro\n")
-    writer = Path(__file__).resolve().parents[2] / "scripts" / "reproduction_docs.py"
-    docs = [sys.executable, str(writer), str(out), str(page)]
-    refused = subprocess.run(docs, env=env, capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 1 and "no <!-- reproduction:paper --> ... " in refused.stderr
-    assert "Traceback" not in refused.stderr and page.read_text() == "intro\n"
+    code, stderr = docs_writer(str(out), str(page))
+    assert code == 1 and "no <!-- reproduction:paper --> ... " in stderr
+    assert "Traceback" not in stderr and page.read_text() == "intro\n"
     page.write_text(
         "intro\n<!-- reproduction:paper -->\nSTALE-BLOCK\n<!-- /reproduction:paper -->\nend\n"
     )
-    written = subprocess.run(docs, env=env, capture_output=True, text=True, timeout=120)
-    assert written.returncode == 0, written.stderr
+    assert docs_writer(str(out), str(page)) == (0, "")
     text = page.read_text()
     assert text.startswith("intro\n<!-- reproduction:paper -->\nProduced by `salmu-harness")
     assert text.endswith("<!-- /reproduction:paper -->\nend\n") and "STALE-BLOCK" not in text
     assert "| CLIPErase (`clip-erase`)" in text and "8 trials" in text
-    again = subprocess.run(
-        [*command, "--output", str(out)], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert again.returncode == 0 and "0 trials run (0 ok, 0 failed), 8 already done" in again.stdout
+    again = cli(*command)
+    assert again.exit_code == 0 and "0 trials run (0 ok, 0 failed), 8 already done" in again.stdout
     assert json.loads((out / "reproduction.json").read_text())["rows"] == table["rows"]
 
 
 def test_rules_rejudge_the_papers_rows_and_ours_without_rerunning(reproduced) -> None:
-    out, env, command, _ = reproduced
-    lenient = subprocess.run(
-        [*command, "--output", str(out), "--rule", "genknow_drop=0.5"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert lenient.returncode == 0 and "0 trials run" in lenient.stdout, lenient.stderr[-2000:]
+    out, command, _ = reproduced
+    lenient = cli(*command, "--rule", "genknow_drop=0.5")
+    assert lenient.exit_code == 0 and "0 trials run" in lenient.stdout, lenient.output[-2000:]
     table = json.loads((out / "reproduction-genknow_drop=0.5.json").read_text())
     assert table["rules"] == {"genknow_drop": 0.5}
     rows = {r["method"]: r for r in table["rows"]}
@@ -183,36 +190,20 @@ def test_rules_rejudge_the_papers_rows_and_ours_without_rerunning(reproduced) ->
     assert {r["method"]: r["paper_failure"] for r in default["rows"]} == {
         m: sorted(e["failure"]) for m, e in load_reproduction("paper").methods.items()
     }
-    unknown = subprocess.run(
-        [*command, "--output", str(out), "--rule", "genknow_dorp=0.5"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert unknown.returncode == 2 and "did you mean 'genknow_drop'" in unknown.stderr
+    unknown = cli(*command, "--rule", "genknow_dorp=0.5")
+    assert unknown.exit_code == 2 and "did you mean 'genknow_drop'" in unknown.stderr
 
 
 def test_another_objective_reselects_without_rerunning(reproduced) -> None:
-    out, env, command, _ = reproduced
-    run = subprocess.run(
-        [*command, "--output", str(out), "--objective", "hmean"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0 and "0 trials run" in run.stdout, run.stderr[-2000:]
+    out, command, _ = reproduced
+    run = cli(*command, "--objective", "hmean")
+    assert run.exit_code == 0 and "0 trials run" in run.stdout, run.output[-2000:]
     table = json.loads((out / "reproduction-objective=hmean.json").read_text())
     assert table["selection"]["objective"] == "hmean"
     default = json.loads((out / "reproduction.json").read_text())
     assert default["selection"]["objective"] == "forget-first"  # the paper's reading
     assert [r["method"] for r in table["rows"]] == [r["method"] for r in default["rows"]]
     assert "objective `hmean`" in (out / "reproduction-objective=hmean.md").read_text()
-    wrong = subprocess.run(
-        [*command, "--output", str(out), "--objective", "forget-frist"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert wrong.returncode == 2 and "--objective" in wrong.stderr
+    wrong = cli(*command, "--objective", "forget-frist")
+    assert wrong.exit_code == 2 and "--objective" in wrong.stderr
     assert "Traceback" not in wrong.stderr
