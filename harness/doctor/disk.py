@@ -75,7 +75,7 @@ def disk_checks(
         parts = "; ".join(f"{n.what} {_gib(n.size or 0)} ({n.how})" for n in sized)
         mount = _mount_point(group[0].folder)
         detail = f"{_gib(free)} free on {mount}" + (
-            f", {_gib(total)} needed: {parts}" if sized else ""
+            f", {_gib(total)} for a first run: {parts}" if sized else ""
         )
         if unsized:
             detail += "; cannot size here: " + ", ".join(f"{n.what} ({n.how})" for n in unsized)

@@ -36,12 +36,17 @@ def hub_url(artefact: HubArtefact) -> str:
     return f"https://huggingface.co/{prefix}{artefact.repo_id}"
 
 
-def token_check(token: str | None, local_copies: bool, offline: bool) -> Check:
+def token_check(token: str | None, all_here: bool, offline: bool) -> Check:
     """A Hugging Face token, needed for the gated repositories unless every artefact is local."""
     if token:
         return Check("hub", "token", "ok", f"a token is set (hf_...{token[-4:]})")
-    if local_copies:
-        return Check("hub", "token", "ok", "none set; not needed: every artefact is a local copy")
+    if all_here:
+        return Check(
+            "hub",
+            "token",
+            "ok",
+            "none set; not needed: every artefact is here (a local copy or in the hub cache)",
+        )
     if offline:
         return Check(
             "hub",
@@ -79,7 +84,9 @@ def artefact_check(
     )
     where = f"{artefact.repo_id}@{revision[:12]}"
     if local:
-        path = Path(str(local).removeprefix("local-dir:")).expanduser()
+        # the loader reads ``local-dir:`` folders for the models only
+        path = Path(str(local) if option == "dataset" else str(local).removeprefix("local-dir:"))
+        path = path.expanduser()
         if path.exists():
             return Check("hub", name, "ok", f"local copy: {path}")
         return Check(
@@ -89,9 +96,11 @@ def artefact_check(
             f"the local copy {path} does not exist",
             f"fix --benchmark-option {option}=PATH",
         )
+    if in_cache(artefact.repo_id, filename, artefact.repo_type, revision):
+        # the loader reads a pinned revision from the cache without asking the hub
+        found = f"in the local hub cache at {revision[:12]}"
+        return Check("hub", name, "ok", f"offline; {found}" if offline else found)
     if offline:
-        if in_cache(artefact.repo_id, filename, artefact.repo_type, revision):
-            return Check("hub", name, "ok", f"offline; in the local hub cache at {revision[:12]}")
         return Check(
             "hub",
             name,
@@ -104,6 +113,15 @@ def artefact_check(
     try:
         size = read_metadata(artefact.repo_id, filename, artefact.repo_type, revision, token)
     except hub_errors.GatedRepoError:
+        if not token:
+            return Check(
+                "hub",
+                name,
+                "problem",
+                f"gated, and no token was sent for {artefact.repo_id}",
+                f"accept the terms at {hub_url(artefact)}, then set HF_TOKEN or run "
+                "`hf auth login`",
+            )
         return Check(
             "hub",
             name,
@@ -179,11 +197,20 @@ def hub_checks(
     import huggingface_hub
 
     token = token if token is not None else huggingface_hub.get_token()
-    offline = offline if offline is not None else huggingface_hub.is_offline_mode()
+    offline = offline if offline is not None else _offline_mode()
     reader = read_metadata or _read_metadata
     in_cache = in_cache or _in_cache
-    local_copies = all(options.get(option) for option in ARTEFACTS)
-    findings = HubFindings([token_check(token, local_copies, offline)], offline, token)
+
+    def revision_of(option: str) -> str:
+        return str(options.get(f"{option}_revision") or ARTEFACTS[option][0].revision)
+
+    here = {
+        option
+        for option, (artefact, filename) in ARTEFACTS.items()
+        if options.get(option)
+        or in_cache(artefact.repo_id, filename, artefact.repo_type, revision_of(option))
+    }
+    findings = HubFindings([token_check(token, here == set(ARTEFACTS), offline)], offline, token)
     sizes: dict[str, int | None] = {}
 
     def remembering(
@@ -199,7 +226,7 @@ def hub_checks(
             option,
             artefact,
             filename,
-            str(options.get(f"{option}_revision") or artefact.revision),
+            revision_of(option),
             local=options.get(option),
             offline=offline,
             token=token,
@@ -209,13 +236,9 @@ def hub_checks(
 
     with ThreadPoolExecutor(len(ARTEFACTS)) as pool:
         findings.checks.extend(pool.map(check, ARTEFACTS))
-    for option, (artefact, filename) in ARTEFACTS.items():
-        revision = str(options.get(f"{option}_revision") or artefact.revision)
-        if options.get(option) or in_cache(
-            artefact.repo_id, filename, artefact.repo_type, revision
-        ):
-            continue
-        findings.downloads[option] = sizes.get(option) if option != "dataset" else None
+    for option in ARTEFACTS:
+        if option not in here:
+            findings.downloads[option] = sizes.get(option) if option != "dataset" else None
     return findings
 
 
@@ -258,7 +281,25 @@ def _read_metadata(
 
 
 def _in_cache(repo_id: str, filename: str, repo_type: str, revision: str) -> str | None:
+    """The cached file's path; for the dataset, only when its snapshot also holds parquet
+    shards of every stored split (an interrupted download is not a dataset)."""
     from huggingface_hub import try_to_load_from_cache
 
+    from harness.benchmarks.salmubench import PUBLISHED_ROWS
+
     found = try_to_load_from_cache(repo_id, filename, revision=revision, repo_type=repo_type)
-    return found if isinstance(found, str) else None
+    if not isinstance(found, str):  # None, or the sentinel of a file known to be missing
+        return None
+    if repo_type == "dataset":
+        data = Path(found).parent / "data"
+        if not all(any(data.glob(f"{split}-*.parquet")) for split in PUBLISHED_ROWS):
+            return None
+    return found
+
+
+def _offline_mode() -> bool:
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    is_offline = getattr(huggingface_hub, "is_offline_mode", None)  # newer releases
+    return bool(is_offline() if is_offline else constants.HF_HUB_OFFLINE)

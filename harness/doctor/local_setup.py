@@ -28,13 +28,22 @@ def genknow_check(source: str | None) -> Check:
             "evaluator's -1",
             "give --benchmark-option imagenet=SOURCE (see `salmu-harness genknow check --help`)",
         )
+    if str(source).startswith("hf:"):  # reading it here would download it
+        return Check(
+            "genknow",
+            "GenKnow source",
+            "warning",
+            f"{source} is read from the hub when the run starts (not checked here)",
+            f"check it once, which downloads it: salmu-harness genknow check {source}",
+        )
     from harness.benchmarks.genknow import read_genknow
     from harness.errors import HarnessError
 
-    try:
+    try:  # as `genknow check` reads it (a parquet or webdataset folder is converted once)
         found = read_genknow(source).describe()
     except HarnessError as exc:
-        return Check("genknow", "GenKnow source", "problem", exc.message, exc.hint)
+        fix = exc.hint or "see `salmu-harness genknow check --help` for the forms a source takes"
+        return Check("genknow", "GenKnow source", "problem", exc.message, fix)
     detail = f"{found['source']} at {found['location']}: {found['rows']:,} images, " + (
         f"{found['classes']:,} classes"
     )
@@ -138,6 +147,7 @@ def _provided(record: PluginRecord) -> dict[str, list[str]]:
         "metrics": record.metrics,
         "benchmarks": record.benchmarks,
         "protocols": record.protocols,
+        "suites": record.suites,
         "reporters": record.reporters,
     }
 

@@ -28,7 +28,11 @@ def python_check(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Chec
 def declared_requirements() -> dict[str, Requirement]:
     """The harness's own (non-optional) requirements, by normalised distribution name."""
     found: dict[str, Requirement] = {}
-    for line in metadata.requires("salmu-harness") or []:
+    try:
+        lines = metadata.requires("salmu-harness") or []
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return found
+    for line in lines:
         requirement = Requirement(line)
         if requirement.marker is None or "extra" not in str(requirement.marker):
             found[_normalised(requirement.name)] = requirement
@@ -46,10 +50,13 @@ def library_checks(
     for name in CHECKED_DISTRIBUTIONS:
         version = installed.get(name)
         requirement = declared.get(_normalised(name))
-        wanted = str(requirement.specifier) if requirement and requirement.specifier else "any"
+        specifier = str(requirement.specifier) if requirement and requirement.specifier else ""
+        wanted = specifier or "any"
         if version is None:
             checks.append(
-                Check("software", name, "problem", "not installed", f"pip install '{name}{wanted}'")
+                Check(
+                    "software", name, "problem", "not installed", f"pip install '{name}{specifier}'"
+                )
             )
         elif requirement is not None and not requirement.specifier.contains(
             version, prereleases=True
@@ -60,7 +67,7 @@ def library_checks(
                     name,
                     "problem",
                     f"{version}, outside the supported range {wanted}",
-                    f"pip install '{name}{wanted}'",
+                    f"pip install '{name}{specifier}'",
                 )
             )
         else:

@@ -27,7 +27,7 @@ def test_a_full_disk_is_a_problem_saying_how_much_to_free(tmp_path: Path) -> Non
     (row,) = disk.disk_checks(needs, free_bytes=lambda folder: 4 * 2**30)
     assert row.status == "problem"
     assert row.name == "space for the harness cache, hub cache"
-    assert "16.0 GiB needed" in row.detail and "4.0 GiB free" in row.detail
+    assert "16.0 GiB for a first run" in row.detail and "4.0 GiB free" in row.detail
     assert row.fix.startswith("free 12.0 GiB there")
     (roomy,) = disk.disk_checks(needs, free_bytes=lambda folder: 100 * 2**30)
     assert roomy.status == "ok"

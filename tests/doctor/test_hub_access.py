@@ -123,7 +123,10 @@ def test_offline_with_local_copies_is_ready(monkeypatch, tmp_path: Path) -> None
         {name: str(tmp_path / name) for name in ("dataset", "compromised", "clean")}
     )
     assert [c.status for c in found.checks] == ["ok"] * 4
-    assert found.checks[0].detail == "none set; not needed: every artefact is a local copy"
+    assert (
+        found.checks[0].detail
+        == "none set; not needed: every artefact is here (a local copy or in the hub cache)"
+    )
     assert found.downloads == {}
     missing = hub_access.hub_checks({"clean": str(tmp_path / "nowhere")})
     row = next(c for c in missing.checks if c.name.startswith("clean"))
@@ -145,3 +148,44 @@ def test_offline_with_the_pinned_file_in_the_hub_cache(monkeypatch, tmp_path: Pa
     assert found["clean"].status == "ok"
     assert found["clean"].detail == f"offline; in the local hub cache at {CLEAN.revision[:12]}"
     assert found["compromised"].status == "problem"
+
+
+def test_gated_without_a_token_says_no_token_was_sent(monkeypatch, online) -> None:
+    monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
+    monkeypatch.setattr(
+        "huggingface_hub.get_hf_file_metadata", raising(hub_error(hub_errors.GatedRepoError))
+    )
+    row = rows()["compromised"]
+    assert row.detail == f"gated, and no token was sent for {COMPROMISED.repo_id}"
+    assert "HF_TOKEN" in row.fix
+
+
+def test_pinned_files_in_the_hub_cache_are_ready_online_too(monkeypatch, online) -> None:
+    monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
+    monkeypatch.setattr(hub_access, "_in_cache", lambda repo_id, *a: "/cache/file")
+    monkeypatch.setattr(
+        "huggingface_hub.get_hf_file_metadata", raising(AssertionError("no request needed"))
+    )
+    found = hub_access.hub_checks({})
+    assert [c.status for c in found.checks] == ["ok"] * 4
+    assert (
+        found.checks[0].detail
+        == "none set; not needed: every artefact is here (a local copy or in the hub cache)"
+    )
+    assert found.downloads == {}
+
+
+def test_an_interrupted_dataset_download_is_not_in_the_cache(monkeypatch, tmp_path: Path) -> None:
+    snapshot = tmp_path / "snapshot"
+    (snapshot / "data").mkdir(parents=True)
+    (snapshot / "identities_metadata.json").write_text("{}")
+    (snapshot / "data" / "forget-00000-of-00001.parquet").write_bytes(b"x")
+    monkeypatch.setattr(
+        "huggingface_hub.try_to_load_from_cache",
+        lambda *a, **k: str(snapshot / "identities_metadata.json"),
+    )
+    args = (DATASET.repo_id, "identities_metadata.json", "dataset", DATASET.revision)
+    assert hub_access._in_cache(*args) is None  # three splits have no shard yet
+    for split in ("holdout_association", "holdout_identity", "retain_synth"):
+        (snapshot / "data" / f"{split}-00000-of-00001.parquet").write_bytes(b"x")
+    assert hub_access._in_cache(*args) == str(snapshot / "identities_metadata.json")

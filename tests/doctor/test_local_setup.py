@@ -20,6 +20,19 @@ def test_no_imagenet_is_a_warning_and_a_missing_folder_a_problem(tmp_path: Path)
     assert missing.fix
 
 
+def test_a_hub_genknow_source_is_not_downloaded_by_the_doctor(monkeypatch) -> None:
+    def no_read(source):
+        raise AssertionError("doctor must not download it")
+
+    monkeypatch.setattr("harness.benchmarks.genknow.read_genknow", no_read)
+    row = local_setup.genknow_check("hf:ILSVRC/imagenet-1k")
+    assert row.status == "warning"
+    assert (
+        row.fix
+        == "check it once, which downloads it: salmu-harness genknow check hf:ILSVRC/imagenet-1k"
+    )
+
+
 def test_a_genknow_set_that_is_not_imagenet_val_is_a_warning(mini_root: Path) -> None:
     row = local_setup.genknow_check(str(mini_root / "genknow"))
     assert row.status == "warning"

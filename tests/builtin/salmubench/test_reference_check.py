@@ -126,3 +126,25 @@ def test_every_tolerance_names_real_protocol_sections() -> None:
         assert spec["why"] and spec["value"] > 0
         for section in spec["sections"]:
             assert protocol.section(section), (key, section)
+
+
+def test_values_of_another_dataset_revision_are_flagged(
+    mini_root: Path, computed: dict, tmp_path: Path
+) -> None:
+    values = official_file(tmp_path / "values.json", computed)
+    document = json.loads(values.read_text())
+    document["benchmark"] = {"name": "salmubench", "revision": "b76aa388"}
+    values.write_text(json.dumps(document))
+    options = RunOptions(
+        benchmark="salmubench",
+        benchmark_options=options_of(mini_root),
+        show_progress=False,
+        metrics=["RetFail", "efficacy"],  # names and groups, as --metrics takes them
+    )
+    check = check_reference(options, values)
+    assert {c.key for c in check.comparisons} == {"1.1", "1.2", "1.3", "1.4", "1.5"}
+    assert check.ok
+    (warning,) = check.warnings
+    assert "official values are for dataset revision b76aa388" in warning
+    with pytest.raises(ParameterError, match="holds none of the metrics"):
+        check_reference(options.replace(metrics=["robustness"]), values)
