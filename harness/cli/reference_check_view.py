@@ -59,7 +59,8 @@ def show_reference_check(options: RunOptions, values: Path | None) -> int:
     click.secho(f"\n{len(off)} numbers off:", fg="red")
     for key in dict.fromkeys(c.key for c in off):
         names = sorted({f"{c.role} {c.value_name}" for c in off if c.key == key})
-        click.echo(f"- {key} ({', '.join(names)}): tolerance because {check.why[key]}")
+        click.echo(f"- {key} ({', '.join(names)})")
+        click.echo(f"  its tolerance: {check.why[key]}")
         if check.moved_by[key]:
             click.echo(f"  protocol choices that move it: {'; '.join(check.moved_by[key])}")
         else:
