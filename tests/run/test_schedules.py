@@ -1,0 +1,101 @@
+"""Deletion-request schedules: named and custom, the partition by identity, the errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ParameterError, UnknownNameError
+from harness.run.schedules import NAMED, parse_schedule
+
+FULL = [f"1{n:07d}" for n in range(30)]  # fully forgotten personas (forget_identity)
+PARTIAL = [f"2{n:07d}" for n in range(60)]  # partly forgotten ones (forget_association)
+
+
+def test_every_named_schedule_parses_to_its_own_name() -> None:
+    assert [parse_schedule(name).name for name in NAMED] == list(NAMED)
+    assert parse_schedule("scaled-.25").name == "scaled-0.25"
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5, 1.0])
+def test_scaled_requests_keep_the_benchmarks_proportion(fraction: float) -> None:
+    (request,) = parse_schedule(f"scaled-{fraction}").partition(FULL, PARTIAL, seed=0)
+    full = [i for i in request if i in FULL]
+    assert len(full) == round(fraction * 30) and len(request) - len(full) == round(fraction * 60)
+    assert request == sorted(request)
+
+
+def test_sequential_requests_partition_every_persona_evenly() -> None:
+    requests = parse_schedule("sequential-4").partition(FULL, PARTIAL, seed=0)
+    assert sorted(i for r in requests for i in r) == sorted(FULL + PARTIAL)
+    assert [len(r) for r in requests] == [23, 23, 22, 22]
+    assert sorted(sum(i in FULL for i in r) for r in requests) == [7, 7, 8, 8]
+
+
+def test_the_partition_depends_on_the_seed_only() -> None:
+    schedule = parse_schedule("sequential-8")
+    first = schedule.partition(FULL, PARTIAL, seed=3)
+    assert first == schedule.partition(list(reversed(FULL)), PARTIAL, seed=3)  # order-free
+    assert first != schedule.partition(FULL, PARTIAL, seed=4)
+    smaller = parse_schedule("scaled-0.1").partition(FULL, PARTIAL, seed=3)[0]
+    larger = parse_schedule("scaled-0.5").partition(FULL, PARTIAL, seed=3)[0]
+    assert set(smaller) <= set(larger)  # a larger fraction extends the smaller request
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("scaled-0", "the fraction must lie in (0, 1], not 0"),
+        ("scaled-1.5", "not 1.5"),
+        ("sequential-0", "at least one request"),
+    ],
+)
+def test_bad_schedules_say_what_to_do(spec: str, needle: str) -> None:
+    with pytest.raises(ParameterError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        parse_schedule(spec)
+
+
+def test_an_unknown_name_suggests_the_named_ones() -> None:
+    with pytest.raises(UnknownNameError, match="did you mean 'sequential-4'"):
+        parse_schedule("sequentail-4")
+
+
+def test_too_many_rounds_or_too_small_a_fraction_would_leave_a_request_empty() -> None:
+    with pytest.raises(ParameterError, match="a request would be empty"):
+        parse_schedule("sequential-100").partition(FULL, PARTIAL, seed=0)
+    with pytest.raises(ParameterError, match="is an empty request"):
+        parse_schedule("scaled-0.001").partition(FULL, PARTIAL, seed=0)
+
+
+def test_custom_schedules_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "two-batches.json"
+    path.write_text(json.dumps({"requests": [[FULL[0], PARTIAL[1]], [FULL[2]]]}))
+    schedule = parse_schedule(str(path))
+    assert schedule.name == "custom:two-batches" and schedule.kind == "custom"
+    assert schedule.partition(FULL, PARTIAL, seed=0) == [[FULL[0], PARTIAL[1]], [FULL[2]]]
+    assert schedule.to_json()["requests"] == [[FULL[0], PARTIAL[1]], [FULL[2]]]
+
+
+@pytest.mark.parametrize(
+    ("requests", "needle"),
+    [
+        ([], "'requests' must be a non-empty list"),
+        ([[FULL[0]], []], "request 2 is empty"),
+        ([[FULL[0], FULL[1]], [FULL[1]]], f"identity {FULL[1]} is in request 1 and in request 2"),
+        ([[10844093]], "not an identity id string"),
+    ],
+)
+def test_bad_custom_schedules_name_the_request(tmp_path: Path, requests, needle: str) -> None:
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"requests": requests}))
+    with pytest.raises(ParameterError, match=needle):
+        parse_schedule(str(path))
+
+
+def test_a_custom_request_of_an_unknown_persona(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(f"requests:\n  - ['{FULL[0]}', '99999999']\n")
+    with pytest.raises(UnknownNameError, match="unknown forget identity '99999999'"):
+        parse_schedule(str(path)).partition(FULL, PARTIAL, seed=0)
