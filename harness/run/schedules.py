@@ -12,11 +12,12 @@ request's identity ids.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.benchmarks.base import Benchmark, Split
 from harness.errors import ParameterError, UnknownNameError
 from harness.rng import dedicated_rng
 
@@ -153,6 +154,31 @@ def custom_schedule(document: Mapping[str, Any], name: str, where: str) -> Sched
             seen[identity] = number
         checked.append(tuple(request))
     return Schedule(name=name, kind="custom", requests=tuple(checked))
+
+
+def forget_personas(benchmark: Benchmark) -> tuple[list[str], list[str]]:
+    """The fully forgotten personas (``forget_identity``) and the partly forgotten ones
+    (``forget_association``), each sorted."""
+    return (
+        benchmark.split("forget_identity").identities,
+        benchmark.split("forget_association").identities,
+    )
+
+
+def with_request(benchmark: Benchmark, identities: Iterable[str]) -> Benchmark:
+    """The benchmark as a method sees it for one request: ``forget`` holds the requested
+    personas' rows only; the other personas' rows are withheld like the holdout splits (and
+    so are their generic captions, which a method gets for its forget rows only)."""
+    wanted = set(identities)
+    forget = benchmark.split("forget")
+    rows = [i for i, identity in enumerate(forget.identity_ids) if identity in wanted]
+    if not rows:
+        raise ParameterError(
+            "the request holds no forget row: its identity ids are not forget personas",
+            "take a request from Schedule.partition on this benchmark",
+        )
+    splits = {**benchmark.splits, "forget": Split("forget", forget.dataset.select(rows))}
+    return replace(benchmark, splits=splits)
 
 
 def _shuffled(identities: Sequence[str], seed: int, stratum: str) -> list[str]:

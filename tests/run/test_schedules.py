@@ -99,3 +99,42 @@ def test_a_custom_request_of_an_unknown_persona(tmp_path: Path) -> None:
     path.write_text(f"requests:\n  - ['{FULL[0]}', '99999999']\n")
     with pytest.raises(UnknownNameError, match="unknown forget identity '99999999'"):
         parse_schedule(str(path)).partition(FULL, PARTIAL, seed=0)
+
+
+def test_a_method_sees_only_the_requested_personas_rows(mini_root: Path) -> None:
+    import torch
+
+    from harness.plugins import load_plugins
+    from harness.run.budget import Budget
+    from harness.run.kernel import make_run_context, model_args
+    from harness.run.models import load_clip
+    from harness.run.plan import load_for, prepare
+    from harness.run.schedules import forget_personas, with_request
+    from harness.run.settings import RunOptions
+
+    options = RunOptions(benchmark=str(mini_root), show_progress=False, num_workers=0)
+    registry = load_plugins(third_party=False)
+    mini_benchmark = load_for(options, prepare(options, registry, writes=False), registry)
+    full, partial = forget_personas(mini_benchmark)
+    assert set(full).isdisjoint(partial)
+    assert sorted(full + partial) == mini_benchmark.split("forget").identities
+    first = parse_schedule("sequential-4").partition(full, partial, seed=0)[0]
+    requested = with_request(mini_benchmark, first)
+    forget = requested.split("forget")
+    assert set(forget.identities) == set(first)
+    everyone = mini_benchmark.split("forget")
+    assert len(forget) == sum(i in set(first) for i in everyone.identity_ids) < len(everyone)
+    for name in ("holdout_identity", "holdout_association", "retain"):
+        assert requested.split(name) is mini_benchmark.split(name)  # nothing else changes
+    budget = Budget(1.0, len(forget))  # passes over the request, not over the whole split
+    context = make_run_context(
+        load_clip(*model_args(requested, "compromised")),
+        requested,
+        budget,
+        torch.device("cpu"),
+        options,
+    )
+    assert len(context.forget) == len(forget)
+    assert set(context.generic_captions) == set(forget.file_names)  # the request's captions only
+    with pytest.raises(ParameterError, match="holds no forget row"):
+        with_request(mini_benchmark, ["99999999"])
