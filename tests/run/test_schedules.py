@@ -138,3 +138,33 @@ def test_a_method_sees_only_the_requested_personas_rows(mini_root: Path) -> None
     assert set(context.generic_captions) == set(forget.file_names)  # the request's captions only
     with pytest.raises(ParameterError, match="holds no forget row"):
         with_request(mini_benchmark, ["99999999"])
+
+
+def test_group_means_split_rows_by_when_their_persona_was_requested() -> None:
+    from harness.run.schedules import request_group_means
+
+    identities = ["a", "a", "b", "c", "d", None]
+    values = [1.0, 0.0, 0.2, 0.9, 0.4, 5.0]
+    found = request_group_means(values, identities, [["b"], ["a"], ["c"]], current=1)
+    assert found == {
+        "requested": {"value": 0.5, "rows": 2},  # a's two rows
+        "earlier": {"value": 0.2, "rows": 1},  # b
+        "not_yet": {"value": 0.9, "rows": 1},  # c; d is in no request, None in no persona
+    }
+    last = request_group_means(values, identities, [["b"], ["a"], ["c"]], current=2)
+    assert last["not_yet"] == {"value": None, "rows": 0}
+    with pytest.raises(ValueError, match="round 3 of a schedule of 3"):
+        request_group_means(values, identities, [["b"], ["a"], ["c"]], current=3)
+
+
+def test_group_means_read_a_real_results_per_row_values(finetune_outcome, mini_benchmark) -> None:
+    from harness.run.schedules import forget_personas, request_group_means
+
+    record = finetune_outcome.document["metrics"]["1.1"]
+    rows = record["per_row"]["value"]
+    identities = mini_benchmark.split("forget").identity_ids
+    requests = parse_schedule("sequential-4").partition(*forget_personas(mini_benchmark), seed=0)
+    found = request_group_means(rows, identities, requests, current=1)
+    assert sum(g["rows"] for g in found.values()) == len(rows)  # every forget row in one group
+    weighted = sum(g["value"] * g["rows"] for g in found.values()) / len(rows)
+    assert weighted == pytest.approx(record["value"], abs=1e-5)  # the headline, regrouped
