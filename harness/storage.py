@@ -31,10 +31,16 @@ PROTOCOL_SCHEMA = "protocol.schema.json"
 SWEEP_SCHEMA = "sweep.schema.json"
 
 
-def cache_dir(*parts: str) -> Path:
-    """The harness cache (``$SALMU_HARNESS_CACHE`` or the user cache dir), sub-folder created."""
+def cache_root() -> Path:
+    """Where the harness cache is (``$SALMU_HARNESS_CACHE`` or the user cache dir); nothing
+    is created."""
     root = os.environ.get(CACHE_ENV_VAR) or platformdirs.user_cache_dir("salmu-harness")
-    path = Path(root).expanduser().joinpath(*parts)
+    return Path(root).expanduser()
+
+
+def cache_dir(*parts: str) -> Path:
+    """The harness cache (``cache_root()``), sub-folder created."""
+    path = cache_root().joinpath(*parts)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

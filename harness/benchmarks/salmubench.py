@@ -34,6 +34,17 @@ class HubArtefact:
     repo_type: str = "model"
     filename: str | None = None
 
+    @property
+    def url(self) -> str:
+        """The repository's page, where its terms are accepted."""
+        prefix = "datasets/" if self.repo_type == "dataset" else ""
+        return f"https://huggingface.co/{prefix}{self.repo_id}"
+
+    def download_command(self, revision: str) -> str:
+        """The command that puts this artefact at ``revision`` into the hub cache."""
+        kind = " --repo-type dataset" if self.repo_type == "dataset" else ""
+        return f"hf download {self.repo_id} --revision {revision}{kind}"
+
 
 DATASET = HubArtefact(
     "cvc-mmu/salmubench-512-redistributed", "b76aa3885a696969e51de4786c9f92e8064b4679", "dataset"
@@ -141,10 +152,8 @@ def _from_hub(
 ) -> T:
     """Run ``fetch`` and turn the hub's exceptions into one actionable message each."""
     where = f"{artefact.repo_id}@{revision}"
-    url = f"https://huggingface.co/{'datasets/' if artefact.repo_type == 'dataset' else ''}"
-    url += artefact.repo_id
+    url = artefact.url
     option = what.split()[0]
-    repo_type_flag = " --repo-type dataset" if artefact.repo_type == "dataset" else ""
     try:
         return fetch(artefact, revision)
     except hub_errors.GatedRepoError as exc:
@@ -167,8 +176,7 @@ def _from_hub(
         raise BenchmarkError(
             f"the {what} {where} is not in the local cache and the hub cannot be reached "
             "(offline, or HF_HUB_OFFLINE=1)",
-            f"download it where there is internet (`hf download {artefact.repo_id} "
-            f"--revision {revision}{repo_type_flag}`)"
+            f"download it where there is internet (`{artefact.download_command(revision)}`)"
             f" into the same HF_HOME, or pass a local copy: --benchmark-option {option}=PATH",
         ) from exc
     except hub_errors.EntryNotFoundError as exc:

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from harness.cli.options import benchmark_option
+
 SYMBOLS = {"ok": "ok", "warning": "warning", "problem": "PROBLEM"}
 COLOURS = {"ok": "green", "warning": "yellow", "problem": "red"}
 
@@ -18,18 +20,14 @@ COLOURS = {"ok": "green", "warning": "yellow", "problem": "red"}
     show_default=True,
     help="The benchmark a run will use (a registered name).",
 )
-@click.option(
-    "--benchmark-option",
-    "benchmark_option",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="As for `run` and `evaluate`: local copies (dataset=, compromised=, clean=) and the "
-    "GenKnow source (imagenet=) are checked instead of the hub.",
-)
+@benchmark_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (doctor schema).")
 def command(benchmark: str, benchmark_option: tuple[str, ...], as_json: bool) -> None:
     """Check Python, torch and the GPU, hub access and token, disk space, the GenKnow source,
-    the plugins and the caches; exit 1 when any check is a problem. Nothing is downloaded."""
+    the plugins and the caches; exit 1 when any check is a problem. Nothing is downloaded.
+
+    Give the --benchmark-option values the run will use: local copies (dataset=, compromised=,
+    clean=) and the GenKnow source (imagenet=) are then checked instead of the hub."""
     from tabulate import tabulate
 
     from harness.doctor import run_doctor

@@ -13,6 +13,7 @@ from harness.run.settings import RunOptions, parse_assignments, rules_from
 from harness.storage import writable_file, writable_folder
 
 __all__ = [
+    "benchmark_option",
     "checked_file",
     "checked_folder",
     "evaluation_options",
@@ -60,6 +61,16 @@ verbose_option = click.option(
 )
 
 
+#: ``--benchmark-option KEY=VALUE``, a benchmark loader's option (run, evaluate, doctor)
+benchmark_option = click.option(
+    "--benchmark-option",
+    "benchmark_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Benchmark setting, e.g. dataset=PATH or imagenet=SOURCE (repeatable).",
+)
+
+
 def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """The options every evaluating command takes."""
     decorators = [
@@ -69,13 +80,7 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             show_default="mini",
             help="Benchmark name (mini, salmubench) or path of a benchmark folder.",
         ),
-        click.option(
-            "--benchmark-option",
-            "benchmark_option",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="Benchmark setting, e.g. dataset=PATH or imagenet=SOURCE (repeatable).",
-        ),
+        benchmark_option,
         click.option(
             "--protocol",
             default=None,

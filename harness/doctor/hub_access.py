@@ -31,11 +31,6 @@ MetadataReader = Callable[[str, str, str, str, "str | None"], "int | None"]
 CacheLookup = Callable[[str, str, str, str], "str | None"]
 
 
-def hub_url(artefact: HubArtefact) -> str:
-    prefix = "datasets/" if artefact.repo_type == "dataset" else ""
-    return f"https://huggingface.co/{prefix}{artefact.repo_id}"
-
-
 def token_check(token: str | None, all_here: bool, offline: bool) -> Check:
     """A Hugging Face token, needed for the gated repositories unless every artefact is local."""
     if token:
@@ -61,7 +56,7 @@ def token_check(token: str | None, all_here: bool, offline: bool) -> Check:
         "token",
         "problem",
         "no Hugging Face token: the models and the dataset are gated",
-        f"accept the terms at {hub_url(DATASET)} and both model pages, then set HF_TOKEN or "
+        f"accept the terms at {DATASET.url} and both model pages, then set HF_TOKEN or "
         "run `hf auth login`",
     )
 
@@ -106,8 +101,7 @@ def artefact_check(
             name,
             "problem",
             f"offline (HF_HUB_OFFLINE) and {where} is not in the local hub cache",
-            f"download it where there is internet (`hf download {artefact.repo_id} --revision "
-            f"{revision}{' --repo-type dataset' if artefact.repo_type == 'dataset' else ''}`) "
+            f"download it where there is internet (`{artefact.download_command(revision)}`) "
             f"into the same HF_HOME, or give a local copy: --benchmark-option {option}=PATH",
         )
     try:
@@ -119,15 +113,14 @@ def artefact_check(
                 name,
                 "problem",
                 f"gated, and no token was sent for {artefact.repo_id}",
-                f"accept the terms at {hub_url(artefact)}, then set HF_TOKEN or run "
-                "`hf auth login`",
+                f"accept the terms at {artefact.url}, then set HF_TOKEN or run `hf auth login`",
             )
         return Check(
             "hub",
             name,
             "problem",
             f"gated: this token's account has no access to {artefact.repo_id}",
-            f"accept the terms at {hub_url(artefact)} with the account the token belongs to",
+            f"accept the terms at {artefact.url} with the account the token belongs to",
         )
     except hub_errors.RevisionNotFoundError:
         return Check(
@@ -143,7 +136,7 @@ def artefact_check(
             name,
             "problem",
             f"{artefact.repo_id} not found, or gated and the token was refused",
-            f"check HF_TOKEN, and accept the terms at {hub_url(artefact)}",
+            f"check HF_TOKEN, and accept the terms at {artefact.url}",
         )
     except hub_errors.EntryNotFoundError:
         return Check(

@@ -58,12 +58,12 @@ def genknow_check(source: str | None) -> Check:
     return Check("genknow", "GenKnow source", "ok", detail)
 
 
-def plugin_checks() -> list[Check]:
+def plugin_checks(registry: Registry | None = None) -> list[Check]:
     """Every installed plugin loads (with the plugin API ranges it declares), or why not."""
     from harness.plugins import load_plugins
     from harness.versions import PLUGIN_API_VERSION
 
-    registry = load_plugins()
+    registry = registry or load_plugins()
     checks = []
     for record in sorted(registry.plugins.values(), key=lambda r: (not r.builtin, r.name)):
         name = f"{record.name} ({record.distribution} {record.version})"
@@ -113,7 +113,16 @@ def cache_check(name: str, folder: Path) -> Check:
     from harness.evaluation.image_cache import folder_bytes
 
     folder = Path(folder).expanduser()
-    size = folder_bytes(folder) if folder.exists() else 0
+    try:
+        size = folder_bytes(folder)
+    except OSError as exc:
+        return Check(
+            "caches",
+            name,
+            "problem",
+            f"{folder} cannot be read: {exc.strerror or exc}",
+            "make it readable, or point it elsewhere (SALMU_HARNESS_CACHE, HF_HOME)",
+        )
     detail = f"{folder} ({size / 2**30:,.2f} GiB)"
     if not _writable(folder):
         return Check(

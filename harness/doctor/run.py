@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ from harness.doctor.software import (
     python_check,
     torch_build_check,
 )
+from harness.errors import BenchmarkError, HarnessError
 
 HUB_BENCHMARK = "salmubench"
 
@@ -36,35 +36,39 @@ def run_doctor(
 
     clock = time.perf_counter()
     options = dict(options or {})
-    load_plugins().benchmark(benchmark).check_options(options)
+    registry = load_plugins()
+    registry.benchmark(benchmark).check_options(options)
     report = DoctorReport(benchmark)
     report.checks += [python_check(), *library_checks(), torch_build_check(), *gpu_checks()]
     report.checks.append(cpu_check())
     if benchmark == HUB_BENCHMARK:
         findings = hub_checks(options)
         report.checks += findings.checks
-        report.checks += disk_checks(salmubench_needs(options, findings))
+        try:
+            report.checks += disk_checks(salmubench_needs(options, findings))
+        except HarnessError as exc:  # a dataset here whose files cannot be read
+            report.checks.append(
+                Check("disk", "space", "problem", exc.message, exc.hint or "download it again")
+            )
         report.checks.append(genknow_check(options.get("imagenet")))
     else:
         report.checks.append(
             Check("hub", "hub access", "ok", f"{benchmark} is not read from the Hugging Face hub")
         )
-    report.checks += plugin_checks()
+    report.checks += plugin_checks(registry)
     report.checks += [cache_check(name, folder) for name, folder in cache_folders().items()]
     report.seconds = time.perf_counter() - clock
     return report
 
 
 def cache_folders() -> dict[str, Path]:
-    """Where the harness, the hub and ``datasets`` keep their caches."""
-    import platformdirs
+    """Where the harness, the hub and ``datasets`` keep their caches (none is created)."""
     from huggingface_hub import constants
 
-    from harness.storage import CACHE_ENV_VAR
+    from harness.storage import cache_root
 
-    harness_cache = os.environ.get(CACHE_ENV_VAR) or platformdirs.user_cache_dir("salmu-harness")
     return {
-        "harness cache": Path(harness_cache).expanduser(),
+        "harness cache": cache_root(),
         "hub cache": Path(constants.HF_HUB_CACHE),
         "datasets cache": _datasets_cache(),
     }
@@ -128,8 +132,15 @@ def _local_rows(snapshot: Path) -> dict[str, int]:
 
     rows = {}
     for split, published in PUBLISHED_ROWS.items():
-        shards = sorted((snapshot / "data").glob(f"{split}-*.parquet"))
-        counted = sum(pq.ParquetFile(shard).metadata.num_rows for shard in shards)
+        counted = 0
+        for shard in sorted((snapshot / "data").glob(f"{split}-*.parquet")):
+            try:
+                counted += pq.ParquetFile(shard).metadata.num_rows
+            except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+                raise BenchmarkError(
+                    f"the dataset shard {shard} cannot be read: {exc}",
+                    "the download may be truncated: download the dataset again",
+                ) from exc
         rows[split] = counted or published  # a split missing here is still to come
     return rows
 

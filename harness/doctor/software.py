@@ -110,11 +110,23 @@ def gpu_checks() -> list[Check]:
         ]
     checks = []
     for index in range(torch.cuda.device_count()):
-        properties = torch.cuda.get_device_properties(index)
+        try:
+            properties = torch.cuda.get_device_properties(index)
+            with torch.cuda.device(index):
+                bf16 = torch.cuda.is_bf16_supported()
+        except RuntimeError as exc:  # a driver older than the build, a GPU in a bad state
+            checks.append(
+                Check(
+                    "hardware",
+                    f"GPU {index}",
+                    "problem",
+                    f"torch sees the GPU but cannot use it: {str(exc).splitlines()[0]}",
+                    "check the driver against this torch build's CUDA version (nvidia-smi)",
+                )
+            )
+            continue
         memory = properties.total_memory / 2**30
         detail = f"{properties.name}, {memory:.1f} GiB"
-        with torch.cuda.device(index):
-            bf16 = torch.cuda.is_bf16_supported()
         if bf16:
             checks.append(Check("hardware", f"GPU {index}", "ok", f"{detail}, bf16 supported"))
         else:

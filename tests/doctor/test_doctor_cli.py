@@ -59,3 +59,19 @@ def test_other_benchmarks_skip_the_hub() -> None:
         "mini is not read from the Hugging Face hub"
     ]
     assert not [c for c in report["checks"] if c["group"] == "disk"]
+
+
+def test_a_truncated_local_shard_is_a_problem_row(mini_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(mini_root / "dataset", dataset)
+    shard = next((dataset / "data").glob("forget-*.parquet"))
+    shard.write_bytes(shard.read_bytes()[:100])
+    result = CliRunner().invoke(
+        main, ["doctor", "--json", "--benchmark-option", f"dataset={dataset}"]
+    )
+    report = json.loads(result.output)
+    (row,) = [c for c in report["checks"] if c["group"] == "disk"]
+    assert row["status"] == "problem" and f"{shard} cannot be read" in row["detail"]
+    assert row["fix"] == "the download may be truncated: download the dataset again"

@@ -61,7 +61,7 @@ def test_gated_access_not_granted(monkeypatch, online, status) -> None:
             found[option].detail
             == f"gated: this token's account has no access to {artefact.repo_id}"
         )
-        assert hub_access.hub_url(artefact) in found[option].fix
+        assert artefact.url in found[option].fix
 
 
 def test_access_granted_reads_metadata_at_the_pinned_revision(monkeypatch, online) -> None:

@@ -83,3 +83,17 @@ def test_few_cores_warn_that_decoding_may_starve_a_gpu() -> None:
     assert software.cpu_check(2).status == "warning"
     assert software.cpu_check(16).status == "ok"
     assert "16 usable cores" in software.cpu_check(16).detail
+
+
+def test_a_gpu_torch_cannot_use_is_a_problem_not_a_traceback(monkeypatch) -> None:
+    import torch
+
+    def broken(index):
+        raise RuntimeError("The NVIDIA driver on your system is too old (found version 11040).")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", broken)
+    (row,) = software.gpu_checks()
+    assert row.status == "problem"
+    assert "The NVIDIA driver on your system is too old" in row.detail and "nvidia-smi" in row.fix
