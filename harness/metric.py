@@ -152,6 +152,9 @@ class MetricSuite:
     ``metrics`` section; ``rules`` are its default thresholds (``--rule KEY=VALUE`` overrides
     them). ``withheld(benchmark, protocol, seed)`` names what the evaluation reads of the
     benchmark's method-retain source, so that methods never train on it.
+    ``diagnose_schedule(summary, rules)`` diagnoses a deletion-request schedule's sequence of
+    rounds (relapse, collateral forgetting, utility erosion); ``schedule_rules`` are its
+    thresholds.
     """
 
     name: str
@@ -175,6 +178,13 @@ class MetricSuite:
     """``diagnose(metrics, rules)``: the result's ``diagnosis`` section."""
     withheld: Callable[[Benchmark, EvaluationProtocol, int], Withheld] | None = None
     """``withheld(benchmark, protocol, seed)``: what methods must never read."""
+    schedule_rules: Mapping[str, float] = field(default_factory=dict)
+    """Default thresholds of the schedule diagnosis (``--rule KEY=VALUE`` overrides them)."""
+    diagnose_schedule: Callable[[Mapping[str, Any], Mapping[str, float]], dict[str, Any]] | None = (
+        None
+    )
+    """``diagnose_schedule(summary, rules)``: a schedule result's ``schedule.diagnosis`` from its
+    ``schedule.summary`` (what the sequence of rounds shows)."""
     plugin_api: str = ">=1,<2"
     """The plugin API versions this suite supports, as a version range."""
 

@@ -26,6 +26,13 @@ from harness.cli.options import evaluation_options, options_from, read_config
     help='The official values to check against ({"clean": ..., "compromised": ...} in '
     "the official evaluator's format; default: those shipped for SALMUBench's released pair).",
 )
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    show_default="0",
+    help="With --schedule: the run seed the rounds were run with (it draws the requests).",
+)
 @evaluation_options
 def command(
     checkpoints: tuple[Path, ...],
@@ -41,8 +48,10 @@ def command(
 
     Several checkpoints are evaluated in one process, the benchmark, the image cache and the
     references loaded once, one result each; a checkpoint that fails is reported and the
-    others go on (exit 1 at the end). With --check-reference, no checkpoint: the reference
-    pair is checked against the official values instead.
+    others go on (exit 1 at the end). With --schedule, the checkpoints are a schedule's
+    rounds (one per request, in order, or one folder of round-N/ folders): one result per
+    round and the schedule's. With --check-reference, no checkpoint: the reference pair is
+    checked against the official values instead.
     """
     from harness.errors import HarnessError
     from harness.reports.result_text import render
@@ -57,11 +66,23 @@ def command(
     if reference_values and not check_reference:
         raise click.UsageError("--reference-values goes with --check-reference")
 
+    if cli.get("seed") is not None and not cli.get("schedule"):
+        raise click.UsageError("--seed goes with --schedule (it draws the schedule's requests)")
     options = options_from(read_config(config_file), cli, benchmark_option, quiet)
     if check_reference:
         from harness.cli.reference_check_view import show_reference_check
 
         sys.exit(show_reference_check(options, reference_values))
+    if options.schedule is not None:
+        from harness.plugins import load_plugins
+        from harness.run.rounds import evaluate_schedule
+        from harness.run.schedules import parse_schedule
+
+        parse_schedule(options.schedule)  # a bad schedule is refused before anything loads
+        schedule = evaluate_schedule(list(checkpoints), options, load_plugins())
+        click.echo(render(schedule.document))
+        click.echo(f"result: {schedule.result_path}")
+        return
     outcomes = evaluate_checkpoints(list(checkpoints), options, keep_going=len(checkpoints) > 1)
     unevaluated, failed_metrics = 0, False
     for outcome in outcomes:

@@ -166,6 +166,22 @@ def evaluation_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Experiment trackers to follow the run, comma-separated: mlflow, wandb "
             "(`salmu-harness plugins` lists the installed reporters).",
         ),
+        click.option(
+            "--schedule",
+            default=None,
+            metavar="NAME|FILE",
+            help="Deletion requests one after another instead of all at once: scaled-F (one "
+            "request of the fraction F of the forget personas), sequential-K (K requests in a "
+            "row) or a schedule file; see docs/schedules.md.",
+        ),
+        click.option(
+            "--run-id",
+            "run_id",
+            default=None,
+            metavar="NAME",
+            help="The run folder's name (default: METHOD-TIME-RANDOM); with --schedule, the "
+            "same command with the same name resumes after the last finished round.",
+        ),
         click.option("--quiet", is_flag=True, help="No progress bars."),
         verbose_option,
     ]
@@ -183,6 +199,9 @@ def options_from(
     """Run options from a config file's settings overridden by the options given on the
     command line (one ``harness.run.settings.RunOptions``, whatever the source)."""
     given = {k: v for k, v in cli.items() if v not in (None, (), {})}
+    run_id = given.pop("run_id", None)
+    if run_id is not None:
+        check_run_id(run_id)
     report_to = tuple(
         n.strip() for n in (given.pop("report_to", None) or "").split(",") if n.strip()
     )
@@ -194,4 +213,13 @@ def options_from(
         given["benchmark_options"] = parse_assignments(benchmark_option, "--benchmark-option")
     settings = {**config, **given}
     options = RunOptions.from_config(settings, "the config file")
-    return options.replace(show_progress=not quiet, report_to=report_to)
+    return options.replace(show_progress=not quiet, report_to=report_to, run_id=run_id)
+
+
+def check_run_id(run_id: str) -> None:
+    """A run id names one folder under the output folder: no path separator, no dot names."""
+    if not run_id.strip() or "/" in run_id or "\\" in run_id or run_id in (".", ".."):
+        raise ParameterError(
+            f"--run-id {run_id!r} is not a folder name",
+            "use letters, digits, '-', '_' and '.', e.g. --run-id finetune-seq4",
+        )

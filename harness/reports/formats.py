@@ -20,6 +20,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness.reports.leaderboard import Cell, Leaderboard, Row, parameters_label
+from harness.reports.sequences import sequence_text
 
 ARROWS = {"lower": "↓", "higher": "↑"}
 
@@ -33,6 +34,7 @@ def headers(board: Leaderboard, parameters: bool = True) -> list[str]:
         "budget",
         "seeds",
         *metric_titles,
+        *(["sequence"] if board.has_sequences else []),
         "diagnosis",
     ]
 
@@ -40,6 +42,7 @@ def headers(board: Leaderboard, parameters: bool = True) -> list[str]:
 def text_rows(board: Leaderboard, parameters: bool = True) -> list[list[str]]:
     """The Clean and Compromised rows, then one row per method setting."""
     rows = [_reference_row(board, role, parameters) for role in ("clean", "compromised")]
+    sequences = board.has_sequences
     for row in board.rows:
         rows.append(
             [
@@ -48,6 +51,7 @@ def text_rows(board: Leaderboard, parameters: bool = True) -> list[list[str]]:
                 _budget(row),
                 str(len(row.seeds)),
                 *[_cell_text(row.cells.get(m.key)) for m in board.metrics],
+                *([sequence_text(row.sequence)] if sequences else []),
                 diagnosis_text(row),
             ]
         )
@@ -203,7 +207,10 @@ def _html_rows(board: Leaderboard) -> list[tuple[str, list[tuple[str, object]]]]
     for role, text in zip(("clean", "compromised"), text_rows(board)[:2], strict=True):
         blanks: list[object] = ["", "", "", ""]
         references = [sort_key(board.references[role].get(m.key)) for m in board.metrics]
-        rows.append(("reference", list(zip(text, [*blanks, *references, ""], strict=True))))
+        sequence: list[object] = [""] if board.has_sequences else []
+        rows.append(
+            ("reference", list(zip(text, [*blanks, *references, *sequence, ""], strict=True)))
+        )
     for row, text in zip(board.rows, text_rows(board)[2:], strict=True):
         sorts: list[object] = [
             row.display,
@@ -214,6 +221,8 @@ def _html_rows(board: Leaderboard) -> list[tuple[str, list[tuple[str, object]]]]
         sorts += [
             sort_key(row.cells[m.key].mean if m.key in row.cells else None) for m in board.metrics
         ]
+        if board.has_sequences:
+            sorts.append(sequence_text(row.sequence))
         sorts.append(diagnosis_text(row))
         rows.append(("method", list(zip(text, sorts, strict=True))))
     return rows
@@ -236,7 +245,8 @@ VALIDATION_FORMATS = ("text", "json", "github")
 def _reference_row(board: Leaderboard, role: str, parameters: bool = True) -> list[str]:
     values = [board.references[role].get(m.key) for m in board.metrics]
     blanks = ["", "", ""] if parameters else ["", ""]
-    return [role.capitalize(), *blanks, *[_number(v) for v in values], ""]
+    sequence = [""] if board.has_sequences else []
+    return [role.capitalize(), *blanks, *[_number(v) for v in values], *sequence, ""]
 
 
 def _cell_text(cell: Cell | None) -> str:
@@ -330,7 +340,11 @@ def result_label(document: Mapping[str, Any]) -> str:
     if method is None:
         return f"evaluate {document['models']['evaluated']['id']}"
     parameters = ", ".join(f"{k}={v}" for k, v in sorted(method["parameters"].items()))
-    return f"{method['name']} ({parameters}), seed {document['seeds']['run']}"
+    label = f"{method['name']} ({parameters}), seed {document['seeds']['run']}"
+    schedule = document.get("schedule")
+    if schedule and "round" in schedule:
+        return f"{label}, schedule {schedule['name']} round {schedule['round']}/{schedule['of']}"
+    return f"{label}, schedule {schedule['name']} (after its last round)" if schedule else label
 
 
 def render_validation(

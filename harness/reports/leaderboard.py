@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.errors import UnknownNameError
 from harness.protocol import recorded_identity
+from harness.reports.sequences import sequence_of
 from harness.results.loading import Excluded, LoadedResult, ResultSet
 from harness.run.budget import rule_of
 
@@ -70,6 +71,8 @@ class Row:
     files: list[str]
     per_identity: dict[str, dict[str, float]] = field(default_factory=dict)
     display: str = ""
+    sequence: dict[str, Any] | None = None
+    """A schedule's row: its name and the summary of its rounds, averaged over seeds."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class Row:
             "metrics": {key: cell.to_json() for key, cell in self.cells.items()},
             "diagnosis": self.diagnosis,
             "files": self.files,
+            "sequence": self.sequence,
         }
 
 
@@ -98,6 +102,11 @@ class Leaderboard:
     suite: dict[str, Any] | None = None
     #: metrics some results lack or hold at another version (their cells are blank)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_sequences(self) -> bool:
+        """Whether some row is a schedule's (its leaderboard shows a sequence column)."""
+        return any(row.sequence for row in self.rows)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -218,9 +227,22 @@ def _row_key(document: dict[str, Any]) -> str:
         budget = f"{budget:g}x (samples rule)"
     if document["kind"] == "imported":
         return json.dumps(["imported", document["models"]["evaluated"]["id"]])
+    schedule = _schedule_label(document)
     if method is None:
-        return json.dumps(["evaluate", document["models"]["evaluated"]["sha256"]])
-    return json.dumps([method["name"], method["parameters"], budget], sort_keys=True)
+        key = ["evaluate", document["models"]["evaluated"]["sha256"]]
+        return json.dumps([*key, schedule] if schedule else key)
+    key = [method["name"], method["parameters"], budget]
+    return json.dumps([*key, schedule] if schedule else key, sort_keys=True)
+
+
+def _schedule_label(document: dict[str, Any]) -> str | None:
+    """A schedule's name; a round of one (an unfinished schedule's folder) with its round."""
+    section = document.get("schedule")
+    if not section:
+        return None
+    if "round" in section:
+        return f"{section['name']} round {section['round']}/{section['of']}"
+    return str(section["name"])
 
 
 def _one_per_seed(members: list[LoadedResult]) -> tuple[list[LoadedResult], list[Excluded]]:
@@ -251,6 +273,9 @@ def _row(members: list[LoadedResult], metrics: list[MetricInfo], versions: dict[
         label, parameters = f"evaluate {first['models']['evaluated']['id']}", {}
     else:
         label, parameters = method["name"], method["parameters"]
+    schedule = _schedule_label(first)
+    if schedule:
+        label = f"{label} [{schedule}]"
     cells, per_identity = {}, {}
     for info in metrics:
         entries = [r.document["metrics"].get(info.key, {}) for r in members]
@@ -262,7 +287,13 @@ def _row(members: list[LoadedResult], metrics: list[MetricInfo], versions: dict[
         cells[info.key] = _cell(entries)
         per_identity[info.key] = _mean_by_identity([e.get("per_identity", {}) for e in entries])
     modes = Counter(
-        mode for r in members for mode in r.document.get("diagnosis", {}).get("modes", [])
+        mode
+        for r in members
+        for diagnosis in (
+            r.document.get("diagnosis"),
+            (r.document.get("schedule") or {}).get("diagnosis"),
+        )
+        for mode in (diagnosis or {}).get("modes", [])
     )
     return Row(
         label=label,
@@ -274,6 +305,7 @@ def _row(members: list[LoadedResult], metrics: list[MetricInfo], versions: dict[
         diagnosis=dict(sorted(modes.items())),
         files=[str(r.path) for r in members],
         per_identity=per_identity,
+        sequence=sequence_of([r.document for r in members]),
     )
 
 

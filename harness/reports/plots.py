@@ -12,6 +12,11 @@ GenKnow, InterIdSim and IntraIdSim); results without a suite get none of them.
 - ``robustness``: per row, the share of the forgetting metric's gap closed, before and after
   each attack the suite declares (drawn when the results hold an attack): a bar that drops
   under attack is forgetting that was only hidden.
+- ``rounds``: for rows of ``sequential`` (or custom) schedules, the forgetting metric's gap
+  closed after each round for the personas requested in that round, in earlier rounds and not
+  yet, and the utility metric over the rounds; ``fractions``: for ``scaled`` rows, the gap
+  closed on the requested and the not-requested personas against the fraction requested.
+  Drawn when the results hold schedules.
 """
 
 from __future__ import annotations
@@ -20,27 +25,29 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-matplotlib.rcParams["svg.hashsalt"] = "salmu-harness"  # stable ids: same results, same SVG
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from harness.reports.leaderboard import Leaderboard, MetricInfo  # noqa: E402
-
-CLEAN_COLOR, COMPROMISED_COLOR = "#2a9d3a", "#c0392b"
-#: tab10 without its green and red, which mark Clean and Compromised
-METHOD_COLORS = [plt.get_cmap("tab10")(i) for i in (0, 1, 4, 5, 6, 7, 8, 9)]
-METHOD_MARKERS = ("o", "s", "D", "^", "v", "P", "h", "<")
+from harness.reports.leaderboard import Leaderboard
+from harness.reports.plot_style import (
+    CLEAN_COLOR,
+    COMPROMISED_COLOR,
+    METHOD_COLORS,
+    METHOD_MARKERS,
+    benchmark_label,
+    has_score,
+    label_text,
+    metric_info,
+    metric_name,
+)
+from harness.reports.schedule_plots import fractions, rounds
 
 
 def tradeoff(board: Leaderboard) -> Figure:
     """The forgetting metric's gap closed (y) against the utility metric's retention (x)."""
     suite = board.suite or {}
     forget_key, utility_key = suite["forgetting"], suite["utility"]
-    forgetting, utility = _name(board, forget_key), _name(board, utility_key)
+    forgetting, utility = metric_name(board, forget_key), metric_name(board, utility_key)
     figure, axes = plt.subplots(figsize=(7.5, 5.5))
     clean, compromised = board.references["clean"], board.references["compromised"]
     k_forget, c_forget = compromised.get(forget_key), clean.get(forget_key)
@@ -65,7 +72,7 @@ def tradeoff(board: Leaderboard) -> Figure:
             color=METHOD_COLORS[index % len(METHOD_COLORS)],
             capsize=3,
             markersize=7,
-            label=_text(f"{row.display} (n={forget.n})"),
+            label=label_text(f"{row.display} (n={forget.n})"),
         )
     clean_kept = clean.get(utility_key)
     if k_kept and clean_kept is not None:
@@ -91,7 +98,7 @@ def tradeoff(board: Leaderboard) -> Figure:
     axes.axvline(1.0, color="grey", linewidth=0.8, linestyle=":")
     axes.set_xlabel(f"{utility} retained (value / Compromised's; 1 = kept)")
     axes.set_ylabel(f"{forgetting} gap closed (0 = Compromised, 1 = Clean)")
-    axes.set_title(f"Forgetting vs utility on {_benchmark(board)}\n(bars: 95% bootstrap CI)")
+    axes.set_title(f"Forgetting vs utility on {benchmark_label(board)}\n(bars: 95% bootstrap CI)")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="best")
     figure.tight_layout()
@@ -105,7 +112,7 @@ def collateral(board: Leaderboard) -> Figure:
     width = 0.8 / max(len(keys), 1)
     shades = ("#4c72b0", "#8fb0de", "#2b4a7a", "#c3d4ee")
     for offset, key in enumerate(keys):
-        info = _info(board, key)
+        info = metric_info(board, key)
         name = f"{info.name} ({', '.join(info.splits)})" if info.splits else info.name
         hatch = "" if offset % 2 == 0 else "//"
         xs: list[float] = []
@@ -146,11 +153,14 @@ def collateral(board: Leaderboard) -> Figure:
                     label=f"{role.capitalize()} {name.split()[0]} ({value:.3f})",
                 )
     axes.set_xticks(
-        range(len(board.rows)), [_text(row.display) for row in board.rows], rotation=20, ha="right"
+        range(len(board.rows)),
+        [label_text(row.display) for row in board.rows],
+        rotation=20,
+        ha="right",
     )
     axes.set_ylabel("value (higher = kept)")
     axes.set_title(
-        f"Collateral damage on {_benchmark(board)}\n"
+        f"Collateral damage on {benchmark_label(board)}\n"
         "below the Clean line: forgotten though never asked to (bars: 95% CI)",
         loc="left",  # centred over the axes, a title wider than them is cut off on the left
     )
@@ -163,7 +173,7 @@ def collateral(board: Leaderboard) -> Figure:
 def per_identity(board: Leaderboard) -> Figure:
     """The per-identity metric's value per row, with the Clean and Compromised distributions."""
     key = (board.suite or {}).get("per_identity") or ""
-    name = _name(board, key) if key else "per-identity"
+    name = metric_name(board, key) if key else "per-identity"
     series = [("Compromised", board.reference_identities["compromised"].get(key, {}))]
     series += [(row.display, row.per_identity.get(key, {})) for row in board.rows]
     series += [("Clean", board.reference_identities["clean"].get(key, {}))]
@@ -185,13 +195,13 @@ def per_identity(board: Leaderboard) -> Figure:
         )
         patch.set_alpha(0.7)
     axes.set_xticks(
-        range(1, len(series) + 1), [_text(s[0]) for s in series], rotation=20, ha="right"
+        range(1, len(series) + 1), [label_text(s[0]) for s in series], rotation=20, ha="right"
     )
-    info = _info(board, key)
+    info = metric_info(board, key)
     better = "lower" if info.direction == "lower" else "higher"
     axes.set_ylabel(f"{name} per identity ({better} = closer to the target)")
     axes.set_title(
-        f"Per-identity {name} on {_benchmark(board)}\n"
+        f"Per-identity {name} on {benchmark_label(board)}\n"
         "(one value per forget identity, averaged over seeds; whiskers 1.5 IQR)"
     )
     axes.grid(axis="y", alpha=0.3)
@@ -202,7 +212,7 @@ def per_identity(board: Leaderboard) -> Figure:
 def robustness(board: Leaderboard) -> Figure:
     """The forgetting metric's gap closed per row, before and after each declared attack."""
     suite = board.suite or {}
-    keys = [suite["forgetting"], *(k for k in suite.get("attacks", []) if _has(board, k))]
+    keys = [suite["forgetting"], *(k for k in suite.get("attacks", []) if has_score(board, k))]
     figure, axes = plt.subplots(figsize=(max(6.5, 1.3 * len(board.rows) + 3), 5))
     width = 0.8 / len(keys)
     shades = ("#4c72b0", "#dd8452", "#937860", "#8c8c8c")
@@ -213,7 +223,7 @@ def robustness(board: Leaderboard) -> Figure:
             if cell is not None and cell.score is not None:
                 xs.append(index + (offset - (len(keys) - 1) / 2) * width)
                 scores.append(cell.score)
-        label = _name(board, key) if offset else f"{_name(board, key)} (no attack)"
+        label = metric_name(board, key) if offset else f"{metric_name(board, key)} (no attack)"
         axes.bar(
             xs,
             scores,
@@ -227,11 +237,15 @@ def robustness(board: Leaderboard) -> Figure:
     axes.axhline(1.0, color=CLEAN_COLOR, linestyle="--", linewidth=1.2, label="Clean (all closed)")
     axes.axhline(0.0, color=COMPROMISED_COLOR, linestyle=":", linewidth=1.2, label="Compromised")
     axes.set_xticks(
-        range(len(board.rows)), [_text(row.display) for row in board.rows], rotation=20, ha="right"
+        range(len(board.rows)),
+        [label_text(row.display) for row in board.rows],
+        rotation=20,
+        ha="right",
     )
     axes.set_ylabel("share of the Compromised-to-Clean gap closed")
     axes.set_title(
-        f"Is the forgetting real? {_name(board, keys[0])} under attack on {_benchmark(board)}\n"
+        f"Is the forgetting real? {metric_name(board, keys[0])} under attack on "
+        f"{benchmark_label(board)}\n"
         "(each attack is applied to Clean and Compromised too; seeds averaged)",
         loc="left",
     )
@@ -246,6 +260,8 @@ PLOTS: dict[str, Callable[[Leaderboard], Figure]] = {
     "collateral": collateral,
     "per_identity": per_identity,
     "robustness": robustness,
+    "rounds": rounds,
+    "fractions": fractions,
 }
 
 
@@ -259,8 +275,13 @@ def drawable(board: Leaderboard) -> list[str]:
         names.append("collateral")
     if suite.get("per_identity"):
         names.append("per_identity")
-    if any(_has(board, key) for key in suite.get("attacks", [])):
+    if any(has_score(board, key) for key in suite.get("attacks", [])):
         names.append("robustness")
+    kinds = {row.sequence["kind"] for row in board.rows if row.sequence}
+    if kinds - {"scaled"}:
+        names.append("rounds")
+    if "scaled" in kinds:
+        names.append("fractions")
     return names
 
 
@@ -300,28 +321,3 @@ def _metadata(extension: str) -> dict[str, str | None]:
     if extension == "png":
         return {"Software": None}
     return {}
-
-
-def _text(label: str) -> str:
-    """A label drawn as written (matplotlib would read ``$...$`` as math)."""
-    return label.replace("$", r"\$")
-
-
-def _info(board: Leaderboard, key: str) -> MetricInfo:
-    info = next((m for m in board.metrics if m.key == key), None)
-    return info or MetricInfo(key, key, "other", "lower", "clean")
-
-
-def _has(board: Leaderboard, key: str) -> bool:
-    """Whether some row has a normalised score for ``key``."""
-    return any(
-        row.cells.get(key) is not None and row.cells[key].score is not None for row in board.rows
-    )
-
-
-def _name(board: Leaderboard, key: str) -> str:
-    return _info(board, key).name
-
-
-def _benchmark(board: Leaderboard) -> str:
-    return f"{board.benchmark['name']} ({board.benchmark['revision']})"

@@ -68,6 +68,8 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
         elif metric.get("status") == "failed":
             lines.append(f"{key} {metric['name']} FAILED: {metric['error']}")
     lines.extend(diagnosis_lines(document.get("diagnosis")))
+    if document.get("schedule"):
+        lines.extend(schedule_lines(document["schedule"], table_format))
     lines.extend(f"warning: {w['code']}: {w['message']}" for w in document.get("warnings", []))
     isolation = document["evaluation"].get("retain_isolation")
     if isolation and isolation["status"] != "guaranteed":
@@ -78,6 +80,49 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
     if document["cost"].get("wall_seconds") is not None:
         lines.append(f"wall time {document['cost']['wall_seconds']:.1f} s")
     return "\n".join(lines)
+
+
+ROUND_HEADERS = ("round", "personas", "requested", "earlier", "not yet", "utility")
+
+
+def schedule_lines(section: dict[str, Any], table_format: str = "simple") -> list[str]:
+    """A schedule's rounds: the forgetting metric's gap closed per persona group, the utility
+    metric's value, and the schedule diagnosis; a round's result: its request."""
+    if "round" in section:
+        return [
+            f"schedule {section['name']}: round {section['round']} of {section['of']}, "
+            f"{len(section['request'])} personas requested (seed {section['seed']})"
+        ]
+    summary = section["summary"]
+    sizes = [len(r) for r in section["requests"]]
+    lines = [
+        f"schedule {section['name']} (seed {section['seed']}): {len(sizes)} request(s) of "
+        f"{', '.join(map(str, sizes))} personas; {summary['forgetting']} gap closed per "
+        f"persona group after each round, {summary['utility']} value:"
+    ]
+    rows = [
+        [
+            r["round"],
+            sizes[r["round"] - 1],
+            *(_share(r[g]) for g in ("requested", "earlier", "not_yet")),
+            "" if r["utility"] is None else f"{r['utility']:.4f}",
+        ]
+        for r in summary["rounds"]
+    ]
+    lines.append(
+        tabulate(rows, headers=ROUND_HEADERS, tablefmt=table_format, disable_numparse=True)
+    )
+    diagnosis = section.get("diagnosis")
+    if diagnosis:
+        lines.extend(
+            line.replace("diagnosis:", "schedule diagnosis:", 1)
+            for line in diagnosis_lines(diagnosis)
+        )
+    return lines
+
+
+def _share(score: float | None) -> str:
+    return "" if score is None else f"{score:.0%}"
 
 
 def diagnosis_lines(diagnosis: dict[str, Any] | None) -> list[str]:

@@ -133,6 +133,7 @@ SECTIONS = (
     "metrics",
     "suite",
     "diagnosis",
+    "schedule",
     "warnings",
     "cost",
 )
@@ -141,7 +142,7 @@ SECTIONS = (
 def assemble(header: dict[str, Any], **sections: Any) -> dict[str, Any]:
     """The document from its header and sections, in the canonical order (``None`` sections
     that are optional are left out)."""
-    optional = {"error", "suite", "diagnosis", "warnings"}
+    optional = {"error", "suite", "diagnosis", "warnings", "schedule"}
     document = {**header, **sections}
     unknown = set(document) - set(SECTIONS)
     if unknown:

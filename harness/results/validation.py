@@ -215,6 +215,8 @@ def semantic_problems(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "$.status", "a failed result must carry an error"
     if document["status"] == "ok" and document["models"]["evaluated"] is None:
         yield "$.models.evaluated", "a successful result must name the evaluated model"
+    if document["kind"] == "schedule":
+        yield from _schedule_problems(document.get("schedule") or {})
     protocol = document["evaluation"].get("protocol")
     if protocol is not None:
         for error in _protocol_validator().iter_errors(protocol):
@@ -259,6 +261,27 @@ def semantic_problems(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
                         f"{base}.normalized.score",
                         f"{stated} does not agree with value and references ({expected})",
                     )
+
+
+def _schedule_problems(section: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """A schedule's result holds one result per request, each valid on its own."""
+    rounds = section.get("round_results")
+    if not rounds:
+        yield "$.schedule", "a schedule's result must hold its rounds' results (round_results)"
+        return
+    requests = section.get("requests") or []
+    if len(rounds) != len(requests):
+        yield (
+            "$.schedule.round_results",
+            f"{len(rounds)} round results for {len(requests)} requests",
+        )
+    for number, document in enumerate(rounds):
+        where = f"$.schedule.round_results[{number}]"
+        if document["kind"] == "schedule":
+            yield f"{where}.kind", "a round's result cannot itself be a schedule's"
+            continue
+        for path, message in semantic_problems(document):
+            yield where + path[1:], message
 
 
 def _strictly_better(direction: str, a: float, b: float) -> bool:

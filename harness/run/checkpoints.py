@@ -7,9 +7,10 @@ rest go on. ``evaluate_checkpoint`` is the one-checkpoint form.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,45 +65,36 @@ def evaluate_checkpoints(
     options: RunOptions | None = None,
     registry: Registry | None = None,
     keep_going: bool = True,
+    places: Sequence[tuple[str, RunFolder]] | None = None,
+    annotate: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None,
+    session: Session | None = None,
 ) -> list[RunOutcome | CheckpointFailure]:
     """Evaluate each checkpoint in turn, one result each, loading the benchmark, the image
     cache and the references once. With ``keep_going``, a checkpoint that fails (unreadable,
     wrong architecture, non-finite weights) is logged and returned as a ``CheckpointFailure``
-    and the others go on; otherwise its error is raised."""
+    and the others go on; otherwise its error is raised. ``places`` gives each checkpoint's
+    run id and folder, ``annotate(index, metrics)`` extra sections of its result, ``session``
+    what ``evaluation_session`` loaded (a schedule's rounds)."""
     options = options or RunOptions()
     registry = registry or load_plugins()
-    plan = prepare(options, registry)
-    if options.run_id and len(checkpoints) > 1:
-        raise ParameterError(
-            f"--run-id names one result folder, but {len(checkpoints)} checkpoints were given",
-            "leave --run-id out (each result gets its own folder) or give one checkpoint",
-        )
-    benchmark = load_for(options, plan, registry)
-    sections = {
-        "method": None,
-        "config": options.to_config(None, None, plan.protocol),
-        **described_sections(benchmark, options, plan, registry, [], trained=False),
-    }
-    hashes = {role: sections["models"][role]["sha256"] for role in ("clean", "compromised")}
-    session = _Session(
-        options,
-        registry,
-        plan,
-        benchmark,
-        sections,
-        make_evaluator(benchmark, options, plan, hashes),
-    )
+    session = session or evaluation_session(options, registry, len(checkpoints))
     outcomes: list[RunOutcome | CheckpointFailure] = []
-    for checkpoint in checkpoints:
+    for index, checkpoint in enumerate(checkpoints):
         started = now()
-        run_id = options.run_id or new_run_id(f"evaluate-{Path(str(checkpoint)).name}")
-        folder = run_folder(options.output_dir, run_id)
-        start = RunStart(run_id, "evaluate", str(checkpoint), sections["config"], folder.root)
+        if places is not None:
+            run_id, folder = places[index]
+        else:
+            run_id = options.run_id or new_run_id(f"evaluate-{Path(str(checkpoint)).name}")
+            folder = run_folder(options.output_dir, run_id)
+        start = RunStart(
+            run_id, "evaluate", str(checkpoint), session.sections["config"], folder.root
+        )
         # a reporter that cannot start stops the whole call, as a bad option would
-        with run_log(folder.log), reporting(plan.reporters, start) as reporters:
+        with run_log(folder.log), reporting(session.plan.reporters, start) as reporters:
             logger.info("evaluation %s of %s", run_id, checkpoint)
             try:
-                outcome = _evaluate(checkpoint, session, folder, run_id, started)
+                extra = functools.partial(annotate, index) if annotate else None
+                outcome = _evaluate(checkpoint, session, folder, run_id, started, extra)
             except Exception as exc:
                 if not keep_going:
                     raise
@@ -116,12 +108,39 @@ def evaluate_checkpoints(
     return outcomes
 
 
+def evaluation_session(options: RunOptions, registry: Registry, checkpoints: int = 1) -> Session:
+    """What every checkpoint of one evaluation shares: the plan, the benchmark, the sections
+    known before any checkpoint, the evaluator (references and image cache loaded once)."""
+    plan = prepare(options, registry)
+    if options.run_id and checkpoints > 1:
+        raise ParameterError(
+            f"--run-id names one result folder, but {checkpoints} checkpoints were given",
+            "leave --run-id out (each result gets its own folder) or give one checkpoint",
+        )
+    benchmark = load_for(options, plan, registry)
+    sections = {
+        "method": None,
+        "config": options.to_config(None, None, plan.protocol),
+        **described_sections(benchmark, options, plan, registry, [], trained=False),
+    }
+    hashes = {role: sections["models"][role]["sha256"] for role in ("clean", "compromised")}
+    return Session(
+        options,
+        registry,
+        plan,
+        benchmark,
+        sections,
+        make_evaluator(benchmark, options, plan, hashes),
+    )
+
+
 def _evaluate(
     checkpoint: str | Path,
-    session: _Session,
+    session: Session,
     folder: RunFolder,
     run_id: str,
     started: str,
+    annotate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> RunOutcome:
     clock = time.perf_counter()
     benchmark, plan, sections = session.benchmark, session.plan, session.sections
@@ -150,9 +169,10 @@ def _evaluate(
         plan.protocol,
         plan.settings.seed,
     )
+    extra = annotate(found["metrics"]) if annotate else {}
     document = assemble(
         base_document("evaluate", run_id, started),
-        **{**sections, **found},
+        **{**sections, **found, **extra},
         finished_at=now(),
         budget=None,
         cost={**cost_section(clock, None, 0.0, time.perf_counter() - clock), "stages": stages},
@@ -161,7 +181,7 @@ def _evaluate(
 
 
 @dataclass
-class _Session:
+class Session:
     """What every checkpoint of one ``evaluate_checkpoints`` call shares."""
 
     options: RunOptions

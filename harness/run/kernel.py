@@ -64,11 +64,16 @@ def unlearn_once(
     device: torch.device,
     budget: Budget,
     guard: Callable[[], AbstractContextManager[Any]] | None = None,
+    start_from: Path | None = None,
 ) -> Unlearned:
-    """Run ``method`` once on a fresh copy of the Compromised model (``guard`` wraps the call,
-    e.g. the conformance kit's tripwires); the global generators are restored afterwards."""
+    """Run ``method`` once on a fresh copy of the Compromised model, or of the model saved at
+    ``start_from`` (a schedule's previous round); ``guard`` wraps the call, e.g. the
+    conformance kit's tripwires; the global generators are restored afterwards."""
     seed_everything(options.seed)
-    student = load_clip(*model_args(benchmark, "compromised"))
+    if start_from is None:
+        student = load_clip(*model_args(benchmark, "compromised"))
+    else:
+        student = load_clip(start_from)
     shapes = parameter_shapes(student.model)
     before = weights_digest(student.model)
     method_logger = logging.getLogger(f"{LOGGER}.method.{method.name}")

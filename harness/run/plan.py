@@ -98,13 +98,14 @@ def diagnosis_rules(suite: MetricSuite | None, given: dict[str, float]) -> dict[
                 "diagnoses the selected metrics"
             )
         return {}
+    known = {**suite.rules, **suite.schedule_rules}
     for key in given:
-        if key not in suite.rules:
+        if key not in known:
             raise ParameterError(
                 f"there is no diagnosis rule {key!r}",
-                f"the rules of suite {suite.name} are: {', '.join(suite.rules)}",
+                f"the rules of suite {suite.name} are: {', '.join(known)}",
             )
-    return {**suite.rules, **given}
+    return {**known, **given}
 
 
 def load_for(options: RunOptions, plan: Plan, registry: Registry) -> Benchmark:
@@ -117,4 +118,13 @@ def diagnosis_of(plan: Plan, metrics_section: dict[str, Any]) -> dict[str, Any] 
     """The result's diagnosis by the plan's suite, when it has one."""
     if plan.suite is None or plan.suite.diagnose is None:
         return None
-    return plan.suite.diagnose(metrics_section, plan.rules)
+    rules = {k: v for k, v in plan.rules.items() if k not in plan.suite.schedule_rules}
+    return plan.suite.diagnose(metrics_section, rules)
+
+
+def schedule_diagnosis_of(plan: Plan, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """A schedule result's diagnosis of its sequence by the plan's suite, when it has one."""
+    if plan.suite is None or plan.suite.diagnose_schedule is None:
+        return None
+    rules = {k: v for k, v in plan.rules.items() if k in plan.suite.schedule_rules}
+    return plan.suite.diagnose_schedule(summary, rules)

@@ -181,39 +181,6 @@ def with_request(benchmark: Benchmark, identities: Iterable[str]) -> Benchmark:
     return replace(benchmark, splits=splits)
 
 
-#: the persona groups a round's forgetting metrics are split into
-GROUPS = ("requested", "earlier", "not_yet")
-
-
-def request_group_means(
-    values: Sequence[float],
-    identities: Sequence[str | None],
-    requests: Sequence[Sequence[str]],
-    current: int,
-) -> dict[str, dict[str, float | int | None]]:
-    """A per-row metric's mean over the personas requested in round ``current`` (0-based), in
-    earlier rounds (did they relapse?) and not yet (they should stay at Compromised), read from
-    the per-row values a result already holds, with each group's row count; rows of personas
-    in no request are left out, a group without rows has mean None."""
-    if len(values) != len(identities):
-        raise ValueError(f"{len(values)} values for {len(identities)} rows")
-    if not 0 <= current < len(requests):
-        raise ValueError(f"round {current} of a schedule of {len(requests)} requests")
-    group_of = {i: "earlier" for r in requests[:current] for i in r}
-    group_of.update({i: "requested" for i in requests[current]})
-    group_of.update({i: "not_yet" for r in requests[current + 1 :] for i in r})
-    sums = dict.fromkeys(GROUPS, 0.0)
-    counts = dict.fromkeys(GROUPS, 0)
-    for value, identity in zip(values, identities, strict=True):
-        group = group_of.get(identity) if identity is not None else None
-        if group is not None:
-            sums[group] += float(value)
-            counts[group] += 1
-    return {
-        g: {"value": sums[g] / counts[g] if counts[g] else None, "rows": counts[g]} for g in GROUPS
-    }
-
-
 def _shuffled(identities: Sequence[str], seed: int, stratum: str) -> list[str]:
     ordered = sorted(identities)
     order = dedicated_rng(seed, f"schedule-{stratum}").permutation(len(ordered))

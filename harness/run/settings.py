@@ -39,6 +39,7 @@ CONFIG_KEYS = (
     "image_cache",
     "evaluation",
     "rules",
+    "schedule",
 )
 
 
@@ -84,6 +85,9 @@ class RunOptions:
     """The run folder's name; ``None``: ``METHOD-YYYYMMDD-HHMMSS-RANDOM``."""
     references: dict[str, dict[str, Any]] | None = None
     """Reference records computed elsewhere (a sweep's driver), by reference cache key."""
+    schedule: str | None = None
+    """A deletion-request schedule (``--schedule``): ``scaled-F``, ``sequential-K`` or a
+    schedule file; ``None``: every forget persona in one request, as SALMUBench asks."""
     report_to: tuple[str, ...] = ()
     """Reporters (experiment trackers) that follow the run (``--report-to mlflow,wandb``);
     they never change a number, so results do not record them."""
@@ -122,6 +126,7 @@ class RunOptions:
             image_cache=bool(get("image_cache", True)),
             evaluation=_evaluation(get("evaluation"), what),
             rules=rules_from(get("rules")),
+            schedule=_schedule(get("schedule"), what),
         )
 
     def to_config(
@@ -131,7 +136,7 @@ class RunOptions:
         protocol: EvaluationProtocol,
     ) -> dict[str, Any]:
         """The configuration mapping of this run (what a result records under ``config``)."""
-        return {
+        config = {
             "method": method,
             "parameters": dict(parameters) if parameters is not None else None,
             # by name when chosen by name; a protocol from a file or a mapping is recorded whole
@@ -153,6 +158,9 @@ class RunOptions:
             },
             "rules": dict(self.rules),
         }
+        if self.schedule is not None:  # recorded only when given: plain runs keep their keys
+            config["schedule"] = self.schedule
+        return config
 
 
 def rules_from(rules: Any) -> dict[str, float]:
@@ -214,6 +222,17 @@ def _number(value: Any, kind: type, default: Any, name: str, what: str) -> Any:
     if isinstance(number, float) and not math.isfinite(number):
         raise ParameterError(f"{what} setting {name!r} = {value!r} is not finite")
     return number
+
+
+def _schedule(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ParameterError(
+            f"{what} setting 'schedule' = {value!r} is not a schedule",
+            "e.g. scaled-0.25, sequential-4 or the path of a schedule file",
+        )
+    return value
 
 
 def _batch_size(value: Any) -> int | None:

@@ -19,6 +19,7 @@ from typing import Any
 from harness.errors import ParameterError
 from harness.plugins import Registry
 from harness.run.budget import RULE as BUDGET_RULE
+from harness.run.schedules import parse_schedule
 from harness.storage import first_schema_error, read_mapping_file
 
 #: the selection objectives computed from the suite's forgetting and utility metrics
@@ -36,7 +37,9 @@ class Trial:
     parameters: dict[str, Any]
     seed: int
     budget: float
-    setting: str  # the key of (method, parameters): a setting's seeds share it
+    setting: str  # the key of (method, parameters[, schedule]): a setting's seeds share it
+    schedule: str | None = None
+    """The trial's deletion-request schedule (``None``: every forget persona at once)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +61,7 @@ class Sweep:
     protocol: str | dict[str, Any] = "official"
     seeds: list[int] = field(default_factory=lambda: [0])
     budgets: list[float] = field(default_factory=lambda: [5.0])
+    schedules: list[str | None] = field(default_factory=lambda: [None])
     device: str = "auto"
     precision: str = "fp32"
     seed: int = 0
@@ -107,6 +111,10 @@ def load_sweep(path: Path) -> Sweep:
             setattr(sweep, name, data[name])
     sweep.seeds = [int(s) for s in data.get("seeds", sweep.seeds)]
     sweep.budgets = [float(b) for b in data.get("budgets", sweep.budgets)]
+    sweep.schedules = list(data.get("schedules", sweep.schedules))
+    for schedule in sweep.schedules:
+        if schedule is not None:
+            parse_schedule(schedule)  # a misspelt or bad schedule is refused before any trial
     sweep.resources = {**sweep.resources, **data.get("resources", {})}
     sweep.selection = {**sweep.selection, **data.get("selection", {})}
     return sweep
@@ -138,30 +146,40 @@ def check_objective(sweep: Sweep, registry: Registry) -> None:
 
 
 def expand_trials(sweep: Sweep, registry: Registry) -> list[Trial]:
-    """Every trial of the sweep: settings x budgets x seeds, parameters resolved and checked."""
+    """Every trial of the sweep: settings x schedules x budgets x seeds, parameters resolved and
+    checked."""
     check_objective(sweep, registry)
     trials = []
     for method_name, space in sweep.methods.items():
         method = registry.method(method_name)
         for parameters in settings_of(space, f"{sweep.seed}:{method_name}"):
             resolved = method.resolve_parameters(parameters)
-            setting = _digest(
-                {"method": method_name, "version": method.version, "parameters": resolved}
-            )
-            for budget in sweep.budgets:
-                for seed in sweep.seeds:
-                    material = {
-                        "method": method_name,
-                        "version": method.version,
-                        "parameters": resolved,
-                        "seed": seed,
-                        "budget": budget,
-                        "budget_rule": BUDGET_RULE,  # a changed rule is a new trial
-                        **sweep.run_settings(),
-                    }
-                    trials.append(
-                        Trial(_digest(material), method_name, resolved, seed, budget, setting)
-                    )
+            described = {"method": method_name, "version": method.version, "parameters": resolved}
+            for schedule in sweep.schedules:
+                # keys name a schedule only when there is one: one-shot sweeps keep their keys
+                scheduled = {"schedule": schedule} if schedule is not None else {}
+                setting = _digest({**described, **scheduled})
+                for budget in sweep.budgets:
+                    for seed in sweep.seeds:
+                        material = {
+                            **described,
+                            "seed": seed,
+                            "budget": budget,
+                            "budget_rule": BUDGET_RULE,  # a changed rule is a new trial
+                            **sweep.run_settings(),
+                            **scheduled,
+                        }
+                        trials.append(
+                            Trial(
+                                _digest(material),
+                                method_name,
+                                resolved,
+                                seed,
+                                budget,
+                                setting,
+                                schedule,
+                            )
+                        )
     unique = {trial.key: trial for trial in trials}  # repeated grid values, equal integer draws
     return list(unique.values())
 

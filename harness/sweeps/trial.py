@@ -41,6 +41,7 @@ def execute_trial(
                 settings,
                 seed=trial["seed"],
                 budget=trial["budget"],
+                schedule=trial.get("schedule"),
                 output_dir=Path(scratch),
                 run_id=f"{trial['method']}-{trial['key'][:12]}",
                 references=references,

@@ -140,31 +140,60 @@ def test_a_method_sees_only_the_requested_personas_rows(mini_root: Path) -> None
         with_request(mini_benchmark, ["99999999"])
 
 
-def test_group_means_split_rows_by_when_their_persona_was_requested() -> None:
-    from harness.run.schedules import request_group_means
-
-    identities = ["a", "a", "b", "c", "d", None]
-    values = [1.0, 0.0, 0.2, 0.9, 0.4, 5.0]
-    found = request_group_means(values, identities, [["b"], ["a"], ["c"]], current=1)
-    assert found == {
-        "requested": {"value": 0.5, "rows": 2},  # a's two rows
-        "earlier": {"value": 0.2, "rows": 1},  # b
-        "not_yet": {"value": 0.9, "rows": 1},  # c; d is in no request, None in no persona
+def _metric(per_identity: dict, clean: dict, compromised: dict) -> dict:
+    references = {
+        "clean": {"status": "ok", "per_identity": clean},
+        "compromised": {"status": "ok", "per_identity": compromised},
     }
-    last = request_group_means(values, identities, [["b"], ["a"], ["c"]], current=2)
-    assert last["not_yet"] == {"value": None, "rows": 0}
+    return {
+        "status": "ok",
+        "target": "clean",
+        "per_identity": per_identity,
+        "references": references,
+    }
+
+
+def test_persona_groups_split_personas_by_when_they_were_requested() -> None:
+    from harness.evaluation.settings import BootstrapSettings
+    from harness.run.request_groups import persona_groups
+
+    values = {"a": 0.1, "b": 0.2, "c": 0.9, "d": 0.8, "e": 0.5}
+    metrics = {"1.1": _metric(values, dict.fromkeys(values, 0.0), dict.fromkeys(values, 1.0))}
+    requests = [["b"], ["a"], ["c"]]  # d and e are in no request: never requested
+    found = persona_groups(metrics, requests, 1, BootstrapSettings(), ["a", "b", "c", "d", "e"])
+    groups = found["groups"]["1.1"]
+    assert groups["requested"]["value"] == 0.1 and groups["requested"]["personas"] == 1
+    assert groups["earlier"]["value"] == 0.2 and groups["earlier"]["score"] == pytest.approx(0.8)
+    assert groups["not_yet"]["personas"] == 3  # c, and d and e, which no request holds
+    assert groups["not_yet"]["value"] == pytest.approx((0.9 + 0.8 + 0.5) / 3)
+    low, high = groups["not_yet"]["ci"]
+    assert low <= groups["not_yet"]["value"] <= high
+    assert [r["value"] for r in found["by_request"]["1.1"]] == [0.2, 0.1, 0.9]
+    last = persona_groups(metrics, requests, 2, BootstrapSettings())
+    assert last["groups"]["1.1"]["not_yet"] == {"personas": 0, "value": None}
     with pytest.raises(ValueError, match="round 3 of a schedule of 3"):
-        request_group_means(values, identities, [["b"], ["a"], ["c"]], current=3)
+        persona_groups(metrics, requests, 3, BootstrapSettings())
 
 
-def test_group_means_read_a_real_results_per_row_values(finetune_outcome, mini_benchmark) -> None:
-    from harness.run.schedules import forget_personas, request_group_means
+def test_persona_groups_read_a_real_results_per_identity_values(
+    finetune_outcome, mini_benchmark
+) -> None:
+    from harness.evaluation.settings import BootstrapSettings
+    from harness.run.request_groups import persona_groups
+    from harness.run.schedules import forget_personas
 
     record = finetune_outcome.document["metrics"]["1.1"]
-    rows = record["per_row"]["value"]
-    identities = mini_benchmark.split("forget").identity_ids
     requests = parse_schedule("sequential-4").partition(*forget_personas(mini_benchmark), seed=0)
-    found = request_group_means(rows, identities, requests, current=1)
-    assert sum(g["rows"] for g in found.values()) == len(rows)  # every forget row in one group
-    weighted = sum(g["value"] * g["rows"] for g in found.values()) / len(rows)
-    assert weighted == pytest.approx(record["value"], abs=1e-5)  # the headline, regrouped
+    found = persona_groups(finetune_outcome.document["metrics"], requests, 1, BootstrapSettings())[
+        "groups"
+    ]["1.1"]
+    assert sum(g["personas"] for g in found.values()) == len(record["per_identity"])
+    weighted = sum(g["value"] * g["personas"] for g in found.values()) / len(record["per_identity"])
+    mean = sum(record["per_identity"].values()) / len(record["per_identity"])
+    assert weighted == pytest.approx(mean, abs=1e-9)  # each persona counted once
+    assert (
+        "2.1"
+        not in persona_groups(
+            finetune_outcome.document["metrics"], requests, 1, BootstrapSettings()
+        )["groups"]
+    )  # only metrics aiming at Clean are split

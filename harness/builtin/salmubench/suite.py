@@ -13,6 +13,7 @@ from harness.builtin.salmubench.diagnosis import (
 )
 from harness.builtin.salmubench.diagnosis import diagnose as diagnose_failure_modes
 from harness.builtin.salmubench.gallery import withheld_retain_texts
+from harness.builtin.salmubench.schedule_diagnosis import SCHEDULE_RULES, diagnose_schedule
 from harness.metric import MetricSuite, Withheld
 from harness.protocol import EvaluationProtocol
 
@@ -32,7 +33,8 @@ SUITE = MetricSuite(
     name="salmubench",
     description="SALMUBench: forgetting (1.x, towards Clean) and utility (2.x, towards "
     "Compromised), the three failure modes of the paper; opt-in robustness attacks (3.x) "
-    "and the shallow-forgetting mode they decide.",
+    "and the shallow-forgetting mode they decide; under a deletion-request schedule, relapse, "
+    "collateral forgetting and utility erosion.",
     forgetting=RETFAIL,
     utility=GENKNOW,
     collateral=(INTER, INTRA),
@@ -41,4 +43,6 @@ SUITE = MetricSuite(
     rules=DEFAULT_RULES,
     diagnose=diagnose_failure_modes,
     withheld=withheld,
+    schedule_rules=SCHEDULE_RULES,
+    diagnose_schedule=diagnose_schedule,
 )
