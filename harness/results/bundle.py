@@ -109,15 +109,16 @@ def verify_bundle(
     if problems or not (folder / RESULT).is_file():
         return report
     document = json.loads((folder / RESULT).read_text())
-    weights = _weights(folder / MODEL)
+    model = model_folder(folder, document)
+    weights = _weights(model)
     if weights is None:
-        report.problems.append(f"{MODEL}/ holds no weights file")
+        report.problems.append(f"{model.relative_to(folder)}/ holds no weights file")
         return report
     declared = (document["models"].get("evaluated") or {}).get("sha256")
     if file_sha256(weights) != declared:
         report.problems.append(
-            f"{MODEL}/{weights.name}: sha256 is not the one the result declares for the "
-            "evaluated model"
+            f"{weights.relative_to(folder)}: sha256 is not the one the result declares for "
+            "the evaluated model"
         )
     if not evaluate or report.problems:
         return report
@@ -186,7 +187,15 @@ def _reevaluate(
             protocol=document["evaluation"]["protocol"],
             **overrides,
         )
-        return evaluate_checkpoint(folder / MODEL, options).document
+        return evaluate_checkpoint(model_folder(folder, document), options).document
+
+
+def model_folder(folder: Path, document: dict[str, Any]) -> Path:
+    """Where a bundle's evaluated model is: ``model/``, or a schedule's last round's."""
+    section = document.get("schedule") or {}
+    if document["kind"] == "schedule" and section.get("requests"):
+        return folder / f"round-{len(section['requests'])}" / MODEL
+    return folder / MODEL
 
 
 def _hashes(folder: Path) -> dict[str, dict[str, Any]]:

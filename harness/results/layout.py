@@ -9,6 +9,7 @@
     OUTPUT/RUN_ID/config.json           a bundle's settings (``run --bundle``)
     OUTPUT/RUN_ID/versions.txt          a bundle's package versions
     OUTPUT/RUN_ID/manifest.json         a bundle's sha256 manifest
+    OUTPUT/RUN_ID/round-N/              a schedule's round N: its own result.json, model/
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def result_files(paths: Iterable[str]) -> list[Path]:
 
     In a directory, the harness's own other JSON files in a run folder (one that holds a
     ``result.json``: ``model/*.json``, a bundle's ``config.json`` and ``manifest.json``) are
-    not result files and are skipped; every other ``*.json`` is kept. A path that matches
+    not result files and are skipped, and so are the rounds of a finished schedule (its
+    ``result.json`` holds them); every other ``*.json`` is kept. A path that matches
     nothing is kept, so that it is reported as unreadable.
     """
     found: list[Path] = []
@@ -88,4 +90,11 @@ def is_run_folder_extra(file: Path) -> bool:
     folder = file.parent
     if folder.name == MODEL and (folder.parent / RESULT).is_file():
         return True
+    if any(is_round_folder(f) and (f.parent / RESULT).is_file() for f in file.parents):
+        return True
     return file.name in BUNDLE_JSON and (folder / RESULT).is_file()
+
+
+def is_round_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a schedule's ``round-N`` folder."""
+    return folder.name.startswith("round-") and folder.name[6:].isdigit()

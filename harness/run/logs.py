@@ -34,7 +34,8 @@ def run_log(path: Path) -> Iterator[Path]:
 
     Records go to a hidden file beside the run folder first; it becomes ``run.log`` when the
     block ends and the run folder exists (a result was written, even a failed one), and is
-    removed otherwise: a run stopped before any result leaves nothing behind.
+    removed otherwise: a run stopped before any result leaves nothing behind. An existing
+    ``run.log`` (a schedule resumed in its folder) is appended to.
     """
     folder = path.parent
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +50,11 @@ def run_log(path: Path) -> Iterator[Path]:
     finally:
         logger.removeHandler(handler)
         handler.close()
-        if folder.is_dir():
+        if folder.is_dir() and path.is_file():  # a resumed schedule: its earlier records stay
+            with path.open("a", encoding="utf-8") as log:
+                log.write(staging.read_text(encoding="utf-8"))
+            staging.unlink()
+        elif folder.is_dir():
             os.replace(staging, path)
         else:
             staging.unlink(missing_ok=True)

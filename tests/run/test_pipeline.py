@@ -93,7 +93,7 @@ def test_bad_parameters_fail_before_any_loading(
         raise AssertionError("the benchmark was loaded")
 
     monkeypatch.setattr("harness.run.plan.load_benchmark", forbidden)
-    monkeypatch.setattr("harness.run.pipeline.load_clip", forbidden)
+    monkeypatch.setattr("harness.run.unlearning.load_clip", forbidden)
     monkeypatch.setattr("harness.run.sections.load_clip", forbidden)
     monkeypatch.setattr("harness.run.kernel.load_clip", forbidden)
     for overrides in ({"nope": 1}, {"lr": "x"}, {"lr": -1.0}):
@@ -101,6 +101,14 @@ def test_bad_parameters_fail_before_any_loading(
             run_method("finetune", overrides, options(tmp_path, tmp_path), baselines_registry)
     with pytest.raises(UnknownNameError, match="did you mean 'finetune'"):
         run_method("finetun", {}, options(tmp_path, tmp_path), baselines_registry)
+    for schedule, error in (("scaled-2", ParameterError), ("sequentail-4", UnknownNameError)):
+        with pytest.raises(error):
+            run_method(
+                "finetune", {}, options(tmp_path, tmp_path, schedule=schedule), baselines_registry
+            )
+    with pytest.raises(ParameterError):
+        scheduled = options(tmp_path, tmp_path, schedule="scaled-0.5")
+        run_method("finetune", {"lr": -1.0}, scheduled, baselines_registry)
     with pytest.raises(UnknownNameError, match="unknown metric"):
         run_method("finetune", {}, options(tmp_path, tmp_path, metrics=["9.9"]), baselines_registry)
     with pytest.raises(ParameterError, match="there is no diagnosis rule 'typo'"):

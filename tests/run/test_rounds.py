@@ -152,7 +152,9 @@ def test_ctrl_c_between_rounds_keeps_the_finished_rounds_and_a_rerun_resumes(
     resumed = _run(command)
     assert resumed.exit_code == 0, resumed.output
     assert (folder / "round-1" / "result.json").read_bytes() == first  # not run again
-    assert "round 1: finished earlier" in (folder / "run.log").read_text()
+    log = (folder / "run.log").read_text()
+    assert "round 1 of 3: 4 personas" in log  # the interrupted part's records are kept
+    assert "round 1: finished earlier" in log
     document = json.loads((folder / "result.json").read_text())
     assert [r["schedule"]["round"] for r in document["schedule"]["round_results"]] == [1, 2, 3]
     assert document["schedule"]["summary"]["rounds"][2]["requested"] == pytest.approx(1.0)
@@ -275,7 +277,11 @@ def test_reports_read_schedule_results(mini_root, mini_benchmark, controlled, tm
     assert "round    personas    requested    earlier    not yet    utility" in shown.output
     assert "schedule diagnosis: UTILITY EROSION" in shown.output
 
-    board = build_leaderboard(load_results([sequential.result_path, wiped.result_path]))
+    from harness.results.layout import result_files
+
+    found = result_files([str(tmp_path)])  # the rounds' own results are the schedules' parts
+    assert found == sorted([sequential.result_path, wiped.result_path])
+    board = build_leaderboard(load_results(found))
     labels = {row.display: row for row in board.rows}
     assert set(labels) == {"controlled [sequential-3]", "controlled [scaled-0.5]"}
     assert labels["controlled [scaled-0.5]"].diagnosis == {"collateral_forgetting": 1}
@@ -286,6 +292,12 @@ def test_reports_read_schedule_results(mini_root, mini_benchmark, controlled, tm
     compared = _run(["compare", str(sequential.result_path), str(wiped.result_path)])
     assert compared.exit_code == 0, compared.output
     assert "schedule sequential-3 (after its last round)" in compared.output
+
+    from harness.results.bundle import verify_bundle, write_bundle
+
+    folder = write_bundle(sequential.result_path.parent, sequential.document, ["salmu-harness"])
+    verified = verify_bundle(folder, show_progress=False, num_workers=0)
+    assert verified.ok and verified.evaluated and verified.numbers_compared > 0  # last round's
 
     tampered = json.loads(sequential.result_path.read_text())
     tampered["schedule"]["round_results"].pop()
