@@ -37,14 +37,16 @@ def close_matches(name: str, known: Iterable[str]) -> list[str]:
 class UnknownNameError(HarnessError):
     """A method, metric, benchmark or split name that is not installed."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+    def __init__(
+        self, kind: str, name: str, known: Iterable[str], known_as: str | None = None
+    ) -> None:
         known = sorted(known)
         close = close_matches(name, known)
         message = f"unknown {kind} {name!r}"
         if close:
             message += f"; did you mean {', '.join(repr(c) for c in close)}?"
         listing = ", ".join(known) if known else "(none installed)"
-        super().__init__(message, f"installed {kind}s: {listing}")
+        super().__init__(message, f"{known_as or f'installed {kind}s'}: {listing}")
         self.name = name
         self.suggestions = close
 

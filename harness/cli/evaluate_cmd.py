@@ -66,9 +66,9 @@ def command(
     if reference_values and not check_reference:
         raise click.UsageError("--reference-values goes with --check-reference")
 
-    if cli.get("seed") is not None and not cli.get("schedule"):
-        raise click.UsageError("--seed goes with --schedule (it draws the schedule's requests)")
     options = options_from(read_config(config_file), cli, benchmark_option, quiet)
+    if cli.get("seed") is not None and options.schedule is None:
+        raise click.UsageError("--seed goes with --schedule (it draws the schedule's requests)")
     if check_reference:
         from harness.cli.reference_check_view import show_reference_check
 

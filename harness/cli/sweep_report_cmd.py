@@ -1,4 +1,5 @@
-"""``salmu-harness sweep-report DIR``: the selected setting per method and budget, fairly."""
+"""``salmu-harness sweep-report DIR``: the selected setting per method, budget and schedule,
+fairly."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def command(folder: Path, output_format: str) -> None:
         return
     rows = [
         [
-            c.method,
+            c.method + (f" [{c.schedule}]" if c.schedule else ""),
             f"{c.budget:g}x",
             parameters_label(c.parameters) if c.parameters is not None else "(none finished)",
             c.settings_tried,

@@ -338,9 +338,10 @@ def result_label(document: Mapping[str, Any]) -> str:
     """A result in words: its method and parameters and seed, or the checkpoint evaluated."""
     method = document["method"]
     if method is None:
-        return f"evaluate {document['models']['evaluated']['id']}"
-    parameters = ", ".join(f"{k}={v}" for k, v in sorted(method["parameters"].items()))
-    label = f"{method['name']} ({parameters}), seed {document['seeds']['run']}"
+        label = f"evaluate {document['models']['evaluated']['id']}"
+    else:
+        parameters = ", ".join(f"{k}={v}" for k, v in sorted(method["parameters"].items()))
+        label = f"{method['name']} ({parameters}), seed {document['seeds']['run']}"
     schedule = document.get("schedule")
     if schedule and "round" in schedule:
         return f"{label}, schedule {schedule['name']} round {schedule['round']}/{schedule['of']}"

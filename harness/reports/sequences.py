@@ -45,15 +45,21 @@ def _mean(values: Any) -> float | None:
 
 
 def sequence_text(sequence: dict[str, Any] | None) -> str:
-    """A schedule row's summary (``Row.sequence``): the most gap closed on personas not
-    requested yet, the worst relapse, the utility's change from the first round to the last."""
+    """A schedule row's summary (``Row.sequence``): the gap closed on the last request's
+    personas, the most closed on personas not requested yet, the worst relapse (a drop of an
+    earlier request's gap closed; none when no request lost any), the utility's change from the
+    first round to the last."""
     if not sequence:
         return ""
     parts = []
+    requested = sequence["rounds"][-1]["requested"]
+    if requested is not None:
+        parts.append(f"requested {requested:.0%} closed")
     if sequence["not_yet_gap_closed"] is not None:
         parts.append(f"not yet {sequence['not_yet_gap_closed']:.0%} closed")
-    if sequence["relapse"] is not None:
-        parts.append(f"relapse {sequence['relapse']:.0%}")
+    relapse = sequence["relapse"]
+    if relapse is not None:
+        parts.append(f"relapse {relapse:.0%}" if relapse > 0 else "no relapse")
     if sequence["utility_change"] is not None:
         parts.append(f"{sequence['utility']} {sequence['utility_change']:+.3f}")
     return ", ".join(parts) or f"{len(sequence['rounds'])} round(s)"

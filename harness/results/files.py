@@ -1,4 +1,5 @@
-"""Writing a result only once it validates (atomically), and reading one that validates."""
+"""Writing a result only once it validates (atomically) and never over another run's, and
+reading one that validates."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ResultError
+from harness.errors import ParameterError, ResultError
+from harness.results.layout import RunFolder
 from harness.results.validation import validate_file, validate_text
 from harness.storage import write_json_atomic
 
@@ -33,3 +35,19 @@ def read_result(path: Path) -> dict[str, Any]:
             "run `salmu-harness validate` for the full list",
         )
     return json.loads(Path(path).read_text())
+
+
+def refuse_overwrite(folder: RunFolder, kind: str | None = None) -> None:
+    """A run folder named by ``--run-id`` may already hold a result only of ``kind`` (a
+    schedule resumed in its folder): any other would be overwritten."""
+    if not folder.result.is_file():
+        return
+    try:
+        held = json.loads(folder.result.read_text()).get("kind")
+    except (OSError, ValueError):
+        held = None
+    if held != kind:
+        raise ParameterError(
+            f"{folder.root} already holds a result, which this run would overwrite",
+            "choose another --run-id",
+        )

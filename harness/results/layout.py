@@ -77,7 +77,9 @@ def result_files(paths: Iterable[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*.json")) if not is_run_folder_extra(p))
+            found.extend(
+                p for p in sorted(path.rglob("*.json")) if not is_run_folder_extra(p, path)
+            )
         elif any(c in raw for c in "*?["):
             found.extend(sorted(Path(p) for p in glob.glob(raw, recursive=True)))
         else:
@@ -85,16 +87,43 @@ def result_files(paths: Iterable[str]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def is_run_folder_extra(file: Path) -> bool:
-    """Whether ``file`` is one of the harness's own non-result files inside a run folder."""
+def is_run_folder_extra(file: Path, searched: Path | None = None) -> bool:
+    """Whether ``file`` is one of the harness's own non-result files inside a run folder, or
+    a file of a finished schedule's round below the folder ``searched``."""
     folder = file.parent
     if folder.name == MODEL and (folder.parent / RESULT).is_file():
         return True
-    if any(is_round_folder(f) and (f.parent / RESULT).is_file() for f in file.parents):
+    below = [f for f in file.parents if searched is None or searched in f.parents]
+    if any(is_round_folder(f) and _is_schedule_result(f.parent / RESULT) for f in below):
         return True
     return file.name in BUNDLE_JSON and (folder / RESULT).is_file()
 
 
+#: the name of round N's folder inside a schedule's run folder
+ROUND_FOLDER = "round-{}"
+
+
+def round_folder(root: Path, number: int) -> RunFolder:
+    """Round ``number``'s run folder inside the schedule's folder ``root``."""
+    return RunFolder(Path(root) / ROUND_FOLDER.format(number))
+
+
+def round_number(folder: Path) -> int | None:
+    """N for a schedule's ``round-N`` folder, else None."""
+    prefix = ROUND_FOLDER.partition("{}")[0]
+    suffix = folder.name.removeprefix(prefix)
+    return int(suffix) if folder.name.startswith(prefix) and suffix.isdigit() else None
+
+
 def is_round_folder(folder: Path) -> bool:
     """Whether ``folder`` is a schedule's ``round-N`` folder."""
-    return folder.name.startswith("round-") and folder.name[6:].isdigit()
+    return round_number(folder) is not None
+
+
+def _is_schedule_result(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as file:
+            head = file.read(256)  # "kind" is a result's second field
+    except OSError:
+        return False
+    return '"kind": "schedule"' in head

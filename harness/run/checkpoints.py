@@ -20,7 +20,7 @@ from harness.errors import HarnessError, ParameterError
 from harness.evaluation.evaluator import Evaluator
 from harness.plugins import Registry, load_plugins
 from harness.results.document import assemble, base_document, now
-from harness.results.files import write_result
+from harness.results.files import refuse_overwrite, write_result
 from harness.results.layout import RunFolder, new_run_id, run_folder
 from harness.run.isolation import isolation_of_checkpoint
 from harness.run.kernel import check_finite
@@ -86,6 +86,7 @@ def evaluate_checkpoints(
         else:
             run_id = options.run_id or new_run_id(f"evaluate-{Path(str(checkpoint)).name}")
             folder = run_folder(options.output_dir, run_id)
+            refuse_overwrite(folder)
         start = RunStart(
             run_id, "evaluate", str(checkpoint), session.sections["config"], folder.root
         )

@@ -19,6 +19,7 @@ from typing import Any
 from harness.errors import ParameterError
 from harness.plugins import Registry, load_plugins
 from harness.results.document import now
+from harness.results.files import refuse_overwrite
 from harness.results.layout import new_run_id, run_folder
 from harness.run.logs import run_log
 from harness.run.plan import load_for, prepare
@@ -53,6 +54,7 @@ def run_method(
     started, clock = now(), time.perf_counter()
     run_id = options.run_id or new_run_id(method.name)
     folder = run_folder(options.output_dir, run_id)
+    refuse_overwrite(folder)
     start = RunStart(
         run_id,
         "run",

@@ -16,10 +16,9 @@ with the same ``--run-id``, resumes after its last finished round.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +26,21 @@ from harness.errors import HarnessError, ParameterError
 from harness.evaluation.settings import BootstrapSettings
 from harness.plugins import Registry
 from harness.results.document import assemble, base_document, now
-from harness.results.files import write_result
-from harness.results.layout import RunFolder, new_run_id, run_folder
-from harness.results.validation import validate_file
+from harness.results.files import refuse_overwrite, write_result
+from harness.results.layout import new_run_id, round_folder, run_folder
 from harness.run.checkpoints import evaluate_checkpoints, evaluation_session
 from harness.run.logs import run_log
 from harness.run.plan import Plan, load_for, prepare, schedule_diagnosis_of
-from harness.run.records import reference_hashes
 from harness.run.request_groups import persona_groups, sequence_summary
+from harness.run.round_folders import check_recorded_requests, finished_round, round_checkpoints
 from harness.run.schedules import Schedule, forget_personas, parse_schedule, with_request
 from harness.run.sections import RunOutcome, make_evaluator
 from harness.run.settings import RunOptions
 from harness.run.unlearning import Job, unlearn_and_evaluate
-from harness.tracking.events import reporting
+from harness.tracking.events import reporting, steps_after
 from harness.tracking.reporter import RunStart
 
 logger = logging.getLogger("salmu_harness")
-
-#: the name of round N's folder inside a schedule's run folder
-ROUND_FOLDER = "round-{}"
-#: settings a resumed schedule may change: they never change a number
-RESUMABLE_CHANGES = frozenset({"workers"})
 
 
 def run_schedule(
@@ -67,6 +60,7 @@ def run_schedule(
     started = now()
     run_id = options.run_id or new_run_id(f"{method.name}-{schedule.name}")
     folder = run_folder(options.output_dir, run_id)
+    refuse_overwrite(folder, "schedule")
     config = options.to_config(method.name, resolved, plan.protocol)
     start = RunStart(run_id, "run", method.name, config, folder.root)
     benchmark = load_for(options, plan, registry)
@@ -75,15 +69,20 @@ def run_schedule(
     requests = schedule.partition(full, partial, options.seed)
     with run_log(folder.log), reporting(plan.reporters, start) as reporters:
         job = Job(method, resolved, options, plan, registry)
-        evaluator = make_evaluator(benchmark, options, plan, reference_hashes(benchmark))
+        sections = job.sections(benchmark)  # the reference models are hashed once, not per round
+        hashes = {role: sections["models"][role]["sha256"] for role in ("clean", "compromised")}
+        evaluator = make_evaluator(benchmark, options, plan, hashes)
         rounds: list[dict[str, Any]] = []
+        started_from = {"id": "compromised", "sha256": hashes["compromised"]}
         previous: Path | None = None
-        number = 0
+        resuming, number, steps = True, 0, 0
         try:
             for number, request in enumerate(requests, 1):
-                place = RunFolder(folder.root / ROUND_FOLDER.format(number))
-                document = finished_round(place, config, number)
+                place = round_folder(folder.root, number)
+                # once a round runs, every later one runs too: it starts from a new model
+                document = finished_round(place, config, number, request) if resuming else None
                 if document is None:
+                    resuming = False
                     logger.info(
                         "schedule %s round %d of %d: %d personas",
                         schedule.name,
@@ -91,31 +90,37 @@ def run_schedule(
                         len(requests),
                         len(request),
                     )
-                    outcome = unlearn_and_evaluate(
-                        job,
-                        benchmark,
-                        place,
-                        f"{run_id}-round-{number}",
-                        now(),
-                        time.perf_counter(),
-                        reporters,
-                        shown=with_request(benchmark, request),
-                        start_from=previous,
-                        evaluator=evaluator,
-                        annotate=_annotator(
-                            schedule,
-                            options.seed,
-                            requests,
-                            number,
-                            plan.settings.bootstrap,
-                            full + partial,
-                        ),
+                    annotate = _annotator(
+                        schedule,
+                        options.seed,
+                        requests,
+                        number,
+                        plan.settings.bootstrap,
+                        full + partial,
+                        started_from,
                     )
-                    document = outcome.document
+                    with steps_after(steps):
+                        document = unlearn_and_evaluate(
+                            job,
+                            benchmark,
+                            place,
+                            f"{run_id}-round-{number}",
+                            now(),
+                            time.perf_counter(),
+                            reporters,
+                            shown=with_request(benchmark, request),
+                            start_from=previous,
+                            evaluator=evaluator,
+                            annotate=annotate,
+                            sections=sections,
+                        ).document
                 else:
                     logger.info("schedule %s round %d: finished earlier", schedule.name, number)
                 rounds.append(document)
+                steps += document["cost"].get("optimizer_steps", 0)
                 previous = place.model
+                evaluated = document["models"]["evaluated"]
+                started_from = {"id": f"round-{number}", "sha256": evaluated["sha256"]}
         except KeyboardInterrupt:
             raise ScheduleInterrupted(folder.root, number, run_id) from None
         document = schedule_document(
@@ -150,6 +155,9 @@ def evaluate_schedule(
     assert options.schedule is not None
     schedule = parse_schedule(options.schedule)
     found = round_checkpoints(checkpoints)
+    run_id = options.run_id or new_run_id(f"evaluate-{schedule.name}")
+    folder = run_folder(options.output_dir, run_id)
+    refuse_overwrite(folder)
     session = evaluation_session(options, registry)
     full, partial = forget_personas(session.benchmark)
     requests = schedule.partition(full, partial, options.seed)
@@ -159,80 +167,45 @@ def evaluate_schedule(
             "checkpoints were given",
             "give one checkpoint per round, in order, or a folder of round-N/ folders",
         )
+    check_recorded_requests(found, requests)
     started, clock = now(), time.perf_counter()
-    run_id = options.run_id or new_run_id(f"evaluate-{schedule.name}")
-    folder = run_folder(options.output_dir, run_id)
     places = [
-        (f"{run_id}-round-{n}", RunFolder(folder.root / ROUND_FOLDER.format(n)))
+        (f"{run_id}-round-{n}", round_folder(folder.root, n)) for n in range(1, len(found) + 1)
+    ]
+    annotators = [
+        _annotator(
+            schedule,
+            options.seed,
+            requests,
+            n,
+            session.plan.settings.bootstrap,
+            full + partial,
+            {"id": "compromised" if n == 1 else f"round-{n - 1}", "sha256": None},
+        )
         for n in range(1, len(found) + 1)
     ]
-    bootstrap = session.plan.settings.bootstrap
-    outcomes = evaluate_checkpoints(
-        found,
-        options,
-        registry,
-        keep_going=False,
-        places=places,
-        annotate=lambda index, metrics: _annotator(
-            schedule, options.seed, requests, index + 1, bootstrap, full + partial
-        )(metrics),
-        session=session,
-    )
+    try:
+        outcomes = evaluate_checkpoints(
+            found,
+            options,
+            registry,
+            keep_going=False,
+            places=places,
+            annotate=lambda index, metrics: annotators[index](metrics),
+            session=session,
+        )
+    except KeyboardInterrupt:
+        raise HarnessError(
+            f"interrupted: the rounds evaluated so far are in {folder.root}, without the "
+            "schedule's result",
+            "evaluate the schedule again (with another --run-id)",
+        ) from None
     rounds = [o.document for o in outcomes if isinstance(o, RunOutcome)]
     document = schedule_document(
         rounds, schedule, options.seed, requests, session.plan, run_id, started
     )
     logger.info("schedule %s evaluated in %.1f s", schedule.name, time.perf_counter() - clock)
     return RunOutcome(document, write_result(folder.result, document))
-
-
-def round_checkpoints(given: Sequence[str | Path]) -> list[str]:
-    """The round checkpoints, in order: as given, or the ``round-N`` folders of one folder
-    (each its ``model/`` when it is a round's run folder)."""
-    if len(given) != 1:
-        return [str(c) for c in given]
-    root = Path(str(given[0]).removeprefix("local-dir:"))
-    numbered = {}
-    for child in root.glob("round-*") if root.is_dir() else []:
-        suffix = child.name.removeprefix("round-")
-        if child.is_dir() and suffix.isdigit():
-            numbered[int(suffix)] = child / "model" if (child / "model").is_dir() else child
-    if not numbered:
-        return [str(given[0])]
-    missing = sorted(set(range(1, max(numbered) + 1)) - set(numbered))
-    if missing:
-        raise ParameterError(
-            f"{root} has no round-{missing[0]} folder among its rounds",
-            "each round 1..N needs its folder",
-        )
-    return [f"local-dir:{numbered[n]}" for n in sorted(numbered)]
-
-
-def finished_round(
-    place: RunFolder, config: Mapping[str, Any], number: int
-) -> dict[str, Any] | None:
-    """Round ``number``'s result when it finished earlier with these settings and its model is
-    there; None when the round must run. A round folder of other settings is an error."""
-    if not place.result.is_file():
-        return None
-    if validate_file(place.result):
-        return None  # cut short while written: run it again
-    document = json.loads(place.result.read_text())
-    if document["status"] != "ok" or not (place.model / "open_clip_config.json").is_file():
-        return None
-    expected = json.loads(json.dumps(config))
-    changed = sorted(
-        k
-        for k in set(expected) | set(document["config"])
-        if k not in RESUMABLE_CHANGES and document["config"].get(k) != expected.get(k)
-    )
-    if changed:
-        raise ParameterError(
-            f"{place.root} holds round {number} of a run with other settings "
-            f"({', '.join(changed)} differ)",
-            "resume with the settings it was started with, or choose another --run-id",
-        )
-    return document
 
 
 def schedule_document(
@@ -244,9 +217,10 @@ def schedule_document(
     run_id: str,
     started: str,
 ) -> dict[str, Any]:
-    """The schedule's result: the last round's sections, and under ``schedule`` every round
-    (without its per-row arrays, which the round's own result keeps), the summary of the
-    sequence and its diagnosis."""
+    """The schedule's result: the last round's sections, every round's warnings (named by
+    round), the cost of every round added up, and under ``schedule`` every round (without its
+    per-row arrays, which the round's own result keeps), the summary of the sequence and its
+    diagnosis."""
     last = rounds[-1]
     summary = sequence_summary(rounds)
     section = {
@@ -257,16 +231,39 @@ def schedule_document(
         "summary": summary,
         "diagnosis": schedule_diagnosis_of(plan, summary),
     }
-    costs = [r["cost"] for r in rounds]
-    cost = {
-        "wall_seconds": round(sum(c["wall_seconds"] for c in costs), 3),
-        "method_seconds": round(sum(c["method_seconds"] for c in costs), 3),
-        "evaluation_seconds": round(sum(c["evaluation_seconds"] for c in costs), 3),
-        "peak_memory_bytes": max(c["peak_memory_bytes"] for c in costs),
-    }
+    warnings = [
+        {**w, "message": f"round {n}: {w['message']}"}
+        for n, r in enumerate(rounds, 1)
+        for w in r.get("warnings", [])
+    ]
     header = base_document("schedule", run_id, started)
     sections = {k: v for k, v in last.items() if k not in header and k != "cost"}
-    return assemble(header, **{**sections, "schedule": section}, finished_at=now(), cost=cost)
+    return assemble(
+        header,
+        **{**sections, "schedule": section, "warnings": warnings or None},
+        finished_at=now(),
+        cost=total_cost([r["cost"] for r in rounds]),
+    )
+
+
+def total_cost(costs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A schedule's cost: seconds, optimizer steps and samples read added up over its rounds,
+    the peak memory the largest of theirs."""
+    total: dict[str, Any] = {
+        key: round(sum(c[key] for c in costs), 3)
+        for key in ("wall_seconds", "method_seconds", "evaluation_seconds")
+    }
+    total["peak_memory_bytes"] = max(c["peak_memory_bytes"] for c in costs)
+    if all("optimizer_steps" in c for c in costs):
+        total["optimizer_steps"] = sum(c["optimizer_steps"] for c in costs)
+        reads: dict[str, int] = {}
+        for cost in costs:
+            for split, samples in cost.get("samples_read", {}).items():
+                reads[split] = reads.get(split, 0) + samples
+        total["samples_read"] = dict(sorted(reads.items()))
+    if any("peak_gpu_memory_bytes" in c for c in costs):
+        total["peak_gpu_memory_bytes"] = max(c.get("peak_gpu_memory_bytes", 0) for c in costs)
+    return total
 
 
 def _annotator(
@@ -276,7 +273,8 @@ def _annotator(
     number: int,
     bootstrap: BootstrapSettings,
     personas: Sequence[str],
-) -> Any:
+    started_from: dict[str, Any],
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The round's ``schedule`` section, from its metrics."""
     record = {
         **{k: v for k, v in schedule.to_json().items() if k != "requests"},
@@ -284,6 +282,7 @@ def _annotator(
         "round": number,
         "of": len(requests),
         "request": list(requests[number - 1]),
+        "started_from": started_from,
     }
 
     def annotate(metrics: dict[str, Any]) -> dict[str, Any]:

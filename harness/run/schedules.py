@@ -11,6 +11,8 @@ request's identity ids.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,8 +35,8 @@ class Schedule:
     row (``sequential``), or the requests a file lists (``custom``)."""
 
     name: str
-    """``scaled-0.25``, ``sequential-4`` or ``custom:FILE-STEM``: recorded in results and sweep
-    keys."""
+    """``scaled-0.25``, ``sequential-4`` or ``custom:FILE-STEM-DIGEST`` (the requests' sha256,
+    8 hex digits): recorded in results and reports."""
     kind: Kind
     fraction: float | None = None
     """``scaled``: the share of the forget personas its one request holds, in (0, 1]."""
@@ -60,9 +62,16 @@ class Schedule:
         known = set(full) | set(partial)
         if self.kind == "custom":
             assert self.requests is not None
-            unknown = sorted({i for r in self.requests for i in r} - known)
-            if unknown:
-                raise UnknownNameError("forget identity", unknown[0], known)
+            for number, request in enumerate(self.requests, 1):
+                unknown = sorted(set(request) - known)
+                if unknown:
+                    shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+                    raise ParameterError(
+                        f"schedule {self.name}: request {number} names {len(unknown)} "
+                        f"identities that are not forget personas of this benchmark: {shown}",
+                        "take identity ids from the forget split "
+                        "(forget_identity and forget_association)",
+                    )
             return [sorted(r) for r in self.requests]
         strata = [_shuffled(full, seed, "full"), _shuffled(partial, seed, "partial")]
         if self.kind == "scaled":
@@ -111,7 +120,9 @@ def parse_schedule(spec: str) -> Schedule:
     path = Path(spec).expanduser()
     if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
         return read_schedule_file(path)
-    raise UnknownNameError("schedule", spec, NAMED)
+    raise UnknownNameError(
+        "schedule", spec, NAMED, "any scaled-F, sequential-K, a schedule file, or one of"
+    )
 
 
 def read_schedule_file(path: Path) -> Schedule:
@@ -120,7 +131,10 @@ def read_schedule_file(path: Path) -> Schedule:
     from harness.storage import read_mapping_file
 
     document = read_mapping_file(path, "schedule file")
-    return custom_schedule(document, f"custom:{Path(path).stem}", str(path))
+    schedule = custom_schedule(document, "custom", str(path))
+    digest = hashlib.sha256(json.dumps(schedule.requests).encode()).hexdigest()[:8]
+    # the requests' digest tells two files of one name apart (reports key rows by name)
+    return replace(schedule, name=f"custom:{Path(path).stem}-{digest}")
 
 
 def custom_schedule(document: Mapping[str, Any], name: str, where: str) -> Schedule:

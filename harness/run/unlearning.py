@@ -78,15 +78,17 @@ def unlearn_and_evaluate(
     start_from: Path | None = None,
     evaluator: Evaluator | None = None,
     annotate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    sections: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Unlearn, save the model in ``folder``, evaluate it on ``benchmark`` and write its
     result. ``shown`` is the benchmark as the method sees it (default: ``benchmark``),
     ``start_from`` the model it starts from (default: Compromised); ``annotate(metrics)``
-    gives extra sections from the metrics (a schedule round's persona groups). A failure is
-    recorded in ``folder`` and raised."""
+    gives extra sections from the metrics (a schedule round's persona groups); ``sections``
+    are ``job.sections(benchmark)`` when the caller has them. A failure is recorded in
+    ``folder`` and raised."""
     options, plan = job.options, job.plan
     shown = shown if shown is not None else benchmark
-    sections = job.sections(benchmark)
+    sections = sections if sections is not None else job.sections(benchmark)
     budget = Budget(options.budget, len(shown.split("forget")))
     model_path = None
     try:

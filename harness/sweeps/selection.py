@@ -59,6 +59,8 @@ class Selected:
     trials_failed: int
     seeds: int
     validation_objective: float | None
+    schedule: str | None = None
+    """The deletion-request schedule the setting was chosen under (``None``: one-shot)."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -114,6 +116,8 @@ def restrict(
     fairly.
     """
     out = copy.deepcopy(document)
+    if out.get("schedule"):  # its rounds and summary cover every identity: only the name stays
+        out["schedule"] = {k: out["schedule"][k] for k in ("name", "kind", "seed")}
     for entry in out["metrics"].values():
         if entry.get("status") != "ok" or not entry.get("per_identity"):
             continue
@@ -183,10 +187,10 @@ def sweep_report(
         sweep.seed,
     )
     chosen, selected_results = [], []
-    groups: dict[tuple[str, float], list[Trial]] = defaultdict(list)
-    for trial in trials:
-        groups[(trial.method, trial.budget)].append(trial)
-    for (method, budget), members in groups.items():
+    groups: dict[tuple[str, float, str | None], list[Trial]] = defaultdict(list)
+    for trial in trials:  # each schedule is chosen for separately: they answer other questions
+        groups[(trial.method, trial.budget, trial.schedule)].append(trial)
+    for (method, budget, schedule), members in groups.items():
         best = _best_setting(members, documents, report, sweep.selection["objective"])
         setting, score, seeds = best if best else (None, None, [])
         chosen.append(
@@ -199,6 +203,7 @@ def sweep_report(
                 trials_failed=sum(statuses[t.key] == "failed" for t in members),
                 seeds=len(seeds),
                 validation_objective=score,
+                schedule=schedule,
             )
         )
         for trial in seeds:

@@ -1,6 +1,7 @@
 """Sweep files: reading and validating them, and expanding them into keyed trials.
 
-A trial is one harness run: a method at one parameter setting, one seed and one budget. Its key
+A trial is one harness run: a method at one parameter setting, one seed, one budget and one
+deletion-request schedule (or none). Its key
 is the sha256 of its resolved configuration (the method's defaults filled in), so the same
 trial has the same key in every re-run of the sweep, and a changed setting is a new trial.
 """
@@ -111,13 +112,22 @@ def load_sweep(path: Path) -> Sweep:
             setattr(sweep, name, data[name])
     sweep.seeds = [int(s) for s in data.get("seeds", sweep.seeds)]
     sweep.budgets = [float(b) for b in data.get("budgets", sweep.budgets)]
-    sweep.schedules = list(data.get("schedules", sweep.schedules))
-    for schedule in sweep.schedules:
-        if schedule is not None:
-            parse_schedule(schedule)  # a misspelt or bad schedule is refused before any trial
+    sweep.schedules = [_schedule_spec(s, path.parent) for s in data.get("schedules", [None])]
     sweep.resources = {**sweep.resources, **data.get("resources", {})}
     sweep.selection = {**sweep.selection, **data.get("selection", {})}
     return sweep
+
+
+def _schedule_spec(spec: str | None, folder: Path) -> str | None:
+    """A sweep's schedule, checked before any trial; a schedule file's path is read relative to
+    the sweep file."""
+    if spec is None:
+        return None
+    relative = folder / spec
+    file_like = relative.suffix.lower() in (".json", ".yaml", ".yml") or relative.exists()
+    checked = str(relative.resolve()) if file_like and not Path(spec).is_absolute() else spec
+    parse_schedule(checked)
+    return checked
 
 
 def check_objective(sweep: Sweep, registry: Registry) -> None:
@@ -157,7 +167,9 @@ def expand_trials(sweep: Sweep, registry: Registry) -> list[Trial]:
             described = {"method": method_name, "version": method.version, "parameters": resolved}
             for schedule in sweep.schedules:
                 # keys name a schedule only when there is one: one-shot sweeps keep their keys
-                scheduled = {"schedule": schedule} if schedule is not None else {}
+                scheduled = (  # a schedule file's requests, not its path, make the key
+                    {"schedule": parse_schedule(schedule).to_json()} if schedule is not None else {}
+                )
                 setting = _digest({**described, **scheduled})
                 for budget in sweep.budgets:
                     for seed in sweep.seeds:

@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.results.document import error_record
 from harness.run.pipeline import run_method
+from harness.run.rounds import ScheduleInterrupted
 from harness.run.sections import reference_records
 from harness.run.settings import RunOptions
 
@@ -48,6 +49,8 @@ def execute_trial(
             )
             outcome = run_method(trial["method"], trial["parameters"], options)
             return {"status": "ok", "document": outcome.document}
+    except ScheduleInterrupted:  # Ctrl-C: the sweep stops, the trial is not a failure
+        raise
     except Exception as exc:  # a failed trial is recorded; it never stops the sweep
         record = error_record(exc)
         record["traceback"] = traceback.format_exc(limit=20)

@@ -67,10 +67,26 @@ def reporting(reporters: Sequence[Reporter], start: RunStart) -> Iterator[Active
 
 
 def report_step(step: int, values: Mapping[str, float]) -> None:
-    """Tell the active reporters about optimizer step ``step``."""
+    """Tell the active reporters about optimizer step ``step`` (after the steps of a
+    schedule's earlier rounds, see ``steps_after``)."""
     sessions = _ACTIVE.get()
     if sessions:
-        _each(sessions, "step", step, values)
+        _each(sessions, "step", _STEPS_BEFORE.get() + step, values)
+
+
+#: optimizer steps taken before the current unlearning (a schedule's earlier rounds)
+_STEPS_BEFORE: contextvars.ContextVar[int] = contextvars.ContextVar("steps_before", default=0)
+
+
+@contextlib.contextmanager
+def steps_after(steps: int) -> Iterator[None]:
+    """Number the steps reported in the block after ``steps`` earlier ones: a schedule's
+    rounds report one rising sequence of steps to the trackers that follow the run."""
+    token = _STEPS_BEFORE.set(steps)
+    try:
+        yield
+    finally:
+        _STEPS_BEFORE.reset(token)
 
 
 def report_stage(name: str, **detail: Any) -> None:

@@ -84,11 +84,20 @@ def test_a_method_that_forgets_only_what_it_is_shown_leaves_the_rest_at_compromi
     assert findings == {
         "relapse": False,
         "collateral_forgetting": False,
-        "utility_erosion": True,  # Kept falls by 0.02 per persona forgotten: 7 after round 1
+        "utility_erosion": True,  # Kept falls by 0.02 per persona forgotten: 0.92 to 0.80
     }
     # the model each round started from is the previous round's
     marks = [r["models"]["evaluated"]["sha256"] for r in section["round_results"]]
     assert len(set(marks)) == 3
+    started = [r["schedule"]["started_from"] for r in section["round_results"]]
+    assert started[0] == {
+        "id": "compromised",
+        "sha256": document["models"]["compromised"]["sha256"],
+    }
+    assert started[1:] == [
+        {"id": "round-1", "sha256": marks[0]},
+        {"id": "round-2", "sha256": marks[1]},
+    ]
     assert (tmp_path / outcome.result_path.parent.name / "round-3" / "model").is_dir()
 
 
@@ -161,7 +170,24 @@ def test_ctrl_c_between_rounds_keeps_the_finished_rounds_and_a_rerun_resumes(
 
     changed = _run([*command, "--seed", "1"])
     assert changed.exit_code == 2
-    assert "holds round 1 of a run with other settings (seed differ)" in changed.output
+    assert "holds round 1 of a run with other settings (seed, the request's personas differ)" in (
+        changed.output
+    )
+
+    # a round without its model runs again, and so does every round after it
+    import shutil
+
+    shutil.rmtree(folder / "round-2" / "model")
+    third = (folder / "round-3" / "result.json").read_bytes()
+    rerun = _run(command)
+    assert rerun.exit_code == 0, rerun.output
+    assert (folder / "round-1" / "result.json").read_bytes() == first
+    assert (folder / "round-3" / "result.json").read_bytes() != third
+
+    # --run-id never names another run's folder
+    plain = _run([*command[:-5], "--run-id", "seq", "--quiet"])  # the same folder, no schedule
+    assert plain.exit_code == 2
+    assert "already holds a result, which this run would overwrite" in plain.output
 
 
 @pytest.mark.parametrize(
@@ -286,7 +312,8 @@ def test_reports_read_schedule_results(mini_root, mini_benchmark, controlled, tm
     assert set(labels) == {"controlled [sequential-3]", "controlled [scaled-0.5]"}
     assert labels["controlled [scaled-0.5]"].diagnosis == {"collateral_forgetting": 1}
     table = render_table(board)
-    assert "not yet 100% closed" in table and "relapse 0%" in table
+    assert "requested 100% closed, not yet 0% closed, no relapse, t.2 -0.120" in table
+    assert "requested 100% closed, not yet 100% closed" in table
     assert drawable(board)[-2:] == ["rounds", "fractions"]
 
     compared = _run(["compare", str(sequential.result_path), str(wiped.result_path)])

@@ -73,7 +73,11 @@ def test_custom_schedules_from_a_file(tmp_path: Path) -> None:
     path = tmp_path / "two-batches.json"
     path.write_text(json.dumps({"requests": [[FULL[0], PARTIAL[1]], [FULL[2]]]}))
     schedule = parse_schedule(str(path))
-    assert schedule.name == "custom:two-batches" and schedule.kind == "custom"
+    assert schedule.name.startswith("custom:two-batches-") and schedule.kind == "custom"
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "two-batches.json").write_text(json.dumps({"requests": [[FULL[2]]]}))
+    assert parse_schedule(str(other / "two-batches.json")).name != schedule.name  # same stem
     assert schedule.partition(FULL, PARTIAL, seed=0) == [[FULL[0], PARTIAL[1]], [FULL[2]]]
     assert schedule.to_json()["requests"] == [[FULL[0], PARTIAL[1]], [FULL[2]]]
 
@@ -97,7 +101,11 @@ def test_bad_custom_schedules_name_the_request(tmp_path: Path, requests, needle:
 def test_a_custom_request_of_an_unknown_persona(tmp_path: Path) -> None:
     path = tmp_path / "mine.yaml"
     path.write_text(f"requests:\n  - ['{FULL[0]}', '99999999']\n")
-    with pytest.raises(UnknownNameError, match="unknown forget identity '99999999'"):
+    with pytest.raises(
+        ParameterError,
+        match="request 1 names 1 identities that are not forget "
+        "personas of this benchmark: 99999999",
+    ):
         parse_schedule(str(path)).partition(FULL, PARTIAL, seed=0)
 
 

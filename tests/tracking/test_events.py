@@ -146,3 +146,18 @@ def test_unknown_reporters_get_a_did_you_mean(baselines_registry) -> None:
 
     with pytest.raises(UnknownNameError, match="did you mean 'wandb'"):
         baselines_registry.reporter("wandbb")
+
+
+def test_a_schedule_is_one_tracked_run_whose_steps_keep_rising(
+    mini_root: Path, baselines_registry, tmp_path: Path
+) -> None:
+    log: list = []
+    registry = with_reporter(baselines_registry, log)
+    scheduled = options(mini_root, tmp_path, schedule="sequential-2")
+    outcome = run_method("finetune", PARAMETERS, scheduled, registry)
+    assert [e[0] for e in log].count("open") == 1 and log[-1][0] == "finish"
+    assert log[-1][1]["kind"] == "schedule"  # the schedule's result, once, at the end
+    steps = [e[1] for e in log if e[0] == "step"]
+    rounds = outcome.document["schedule"]["round_results"]
+    assert len(steps) == sum(r["cost"]["optimizer_steps"] for r in rounds) >= 2
+    assert steps == sorted(steps) and len(set(steps)) == len(steps)  # round 2 after round 1
