@@ -3,6 +3,8 @@ hold schedules): ``rounds`` for sequences, ``fractions`` for ``scaled`` schedule
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
@@ -31,34 +33,16 @@ def rounds(board: Leaderboard) -> Figure:
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     first = rows[0].sequence or {}
     for index, row in enumerate(rows):
-        color = METHOD_COLORS[index % len(METHOD_COLORS)]
         sequence = row.sequence or {}
         numbers = [r["round"] for r in sequence["rounds"]]
         for group, style in GROUP_STYLES.items():
             points = [(n, r[group]) for n, r in zip(numbers, sequence["rounds"], strict=True)]
             points = [(n, v) for n, v in points if v is not None]
-            if points:
-                left.plot(
-                    *zip(*points, strict=True),
-                    style,
-                    marker=METHOD_MARKERS[index % len(METHOD_MARKERS)],
-                    color=color,
-                    label=label_text(f"{row.display}: {GROUP_NAMES[group]}"),
-                )
+            _line(left, points, style, index, f"{row.display}: {GROUP_NAMES[group]}")
         utility = [(n, r["utility"]) for n, r in zip(numbers, sequence["rounds"], strict=True)]
-        utility = [(n, v) for n, v in utility if v is not None]
-        if utility:
-            right.plot(
-                *zip(*utility, strict=True), "-o", color=color, label=label_text(row.display)
-            )
-    left.axhline(1.0, color=CLEAN_COLOR, linewidth=0.8, linestyle="--")
-    left.axhline(0.0, color=COMPROMISED_COLOR, linewidth=0.8, linestyle="--")
-    left.set_xlabel("round")
-    left.set_ylabel(
-        f"{metric_name(board, first['forgetting'])} gap closed (0 = Compromised, 1 = Clean)"
-    )
+        _line(right, [(n, v) for n, v in utility if v is not None], "-", index, row.display)
+    _gap_axes(left, board, first["forgetting"], "round")
     left.set_title("Forgetting per persona group after each round")
-    left.legend(fontsize=7, loc="best")
     utility_key = first["utility"]
     for role, shade in (("clean", CLEAN_COLOR), ("compromised", COMPROMISED_COLOR)):
         value = board.references[role].get(utility_key)
@@ -90,24 +74,33 @@ def fractions(board: Leaderboard) -> Figure:
     figure, axes = plt.subplots(figsize=(7.5, 5.5))
     forgetting = (rows[0].sequence or {})["forgetting"]
     for index, (name, points) in enumerate(sorted(by_method.items())):
-        color = METHOD_COLORS[index % len(METHOD_COLORS)]
         points.sort()
         for position, style, what in ((1, "-", "requested"), (2, "--", "not requested")):
             shown = [(p[0], p[position]) for p in points if p[position] is not None]
-            if shown:
-                axes.plot(
-                    *zip(*shown, strict=True),
-                    style,
-                    marker=METHOD_MARKERS[index % len(METHOD_MARKERS)],
-                    color=color,
-                    label=label_text(f"{name}: {what}"),
-                )
-    axes.axhline(1.0, color=CLEAN_COLOR, linewidth=0.8, linestyle="--")
-    axes.axhline(0.0, color=COMPROMISED_COLOR, linewidth=0.8, linestyle="--")
-    axes.set_xlabel("fraction of the forget personas requested")
-    axes.set_ylabel(f"{metric_name(board, forgetting)} gap closed (0 = Compromised, 1 = Clean)")
+            _line(axes, shown, style, index, f"{name}: {what}")
+    _gap_axes(axes, board, forgetting, "fraction of the forget personas requested")
     axes.set_title(f"One request of a fraction of the personas on {benchmark_label(board)}")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=7, loc="best")
     figure.tight_layout()
     return figure
+
+
+def _line(axes: Any, points: list[tuple[Any, Any]], style: str, index: int, label: str) -> None:
+    """One row's line (its colour and marker by its index), if it has points."""
+    if points:
+        axes.plot(
+            *zip(*points, strict=True),
+            style,
+            marker=METHOD_MARKERS[index % len(METHOD_MARKERS)],
+            color=METHOD_COLORS[index % len(METHOD_COLORS)],
+            label=label_text(label),
+        )
+
+
+def _gap_axes(axes: Any, board: Leaderboard, key: str, xlabel: str) -> None:
+    """Axes of a gap closed: Clean at 1, Compromised at 0, the labels, grid and legend."""
+    axes.axhline(1.0, color=CLEAN_COLOR, linewidth=0.8, linestyle="--")
+    axes.axhline(0.0, color=COMPROMISED_COLOR, linewidth=0.8, linestyle="--")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(f"{metric_name(board, key)} gap closed (0 = Compromised, 1 = Clean)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="best")

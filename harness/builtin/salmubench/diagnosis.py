@@ -50,15 +50,27 @@ def _ok(metrics: Mapping[str, Any], key: str) -> dict[str, Any] | None:
     return entry
 
 
+def finding(
+    mode: str,
+    label: str,
+    rule: str,
+    shown: bool | None,
+    reason: str | None = None,
+    **evidence: Any,
+) -> dict[str, Any]:
+    """One rule's finding: shown, not shown, or not assessed (``None``, with the reason)."""
+    found: dict[str, Any] = {"mode": mode, "label": label, "rule": rule, "shown": shown}
+    if reason:
+        found["reason"] = reason
+    if evidence:
+        found["evidence"] = evidence
+    return found
+
+
 def _finding(
     mode: str, rule: str, shown: bool | None, reason: str | None = None, **evidence: Any
 ) -> dict[str, Any]:
-    finding: dict[str, Any] = {"mode": mode, "label": LABELS[mode], "rule": rule, "shown": shown}
-    if reason:
-        finding["reason"] = reason
-    if evidence:
-        finding["evidence"] = evidence
-    return finding
+    return finding(mode, LABELS[mode], rule, shown, reason, **evidence)
 
 
 def diagnose(metrics: Mapping[str, Any], given: Mapping[str, float]) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.builtin.salmubench.diagnosis import finding
+
 #: thresholds of the schedule rules (override with ``--rule KEY=VALUE``)
 SCHEDULE_RULES: dict[str, float] = {
     "relapse_drop": 0.1,
@@ -34,13 +36,10 @@ LABELS = {
 }
 
 
-def _finding(mode: str, rule: str, shown: bool | None, reason: str | None = None, **evidence: Any):
-    finding: dict[str, Any] = {"mode": mode, "label": LABELS[mode], "rule": rule, "shown": shown}
-    if reason:
-        finding["reason"] = reason
-    if evidence:
-        finding["evidence"] = evidence
-    return finding
+def _finding(
+    mode: str, rule: str, shown: bool | None, reason: str | None = None, **evidence: Any
+) -> dict[str, Any]:
+    return finding(mode, LABELS[mode], rule, shown, reason, **evidence)
 
 
 def diagnose_schedule(summary: Mapping[str, Any], given: Mapping[str, float]) -> dict[str, Any]:
