@@ -75,7 +75,13 @@ def render(document: dict[str, Any], table_format: str = "simple") -> str:
     if isolation and isolation["status"] != "guaranteed":
         lines.append(f"warning: retain isolation {isolation['status']}: {isolation['reason']}")
     budget = document.get("budget")
-    if budget:
+    rounds = (document.get("schedule") or {}).get("round_results")
+    if budget and rounds:  # a schedule's: the budget of each request, the steps of them all
+        steps = document["cost"].get("optimizer_steps")
+        lines.append(f"last round's {budget_line(budget)}")
+        if steps is not None:
+            lines.append(f"all {len(rounds)} rounds: {steps} optimizer steps")
+    elif budget:
         lines.append(budget_line(budget))
     if document["cost"].get("wall_seconds") is not None:
         lines.append(f"wall time {document['cost']['wall_seconds']:.1f} s")

@@ -88,12 +88,23 @@ def _estimate(
             f"work: {units:g} budget units of training (1 unit = one pass over the forget "
             "split) plus one evaluation per trial; the time estimate needs a finished trial"
         ), False
-    documents = [state.load_result(root, t) for t in finished]
-    per_unit = statistics.fmean(
-        d["cost"]["wall_seconds"] / d["budget"]["multiple"] for d in documents
-    )
-    samples = documents[0]["budget"]["unit_samples"]
-    seconds = per_unit * units / max(1, concurrency or 1)
+    documents = {t.key: state.load_result(root, t) for t in finished}
+
+    def seconds_per_unit(done: list[Trial]) -> float:
+        return statistics.fmean(
+            documents[t.key]["cost"]["wall_seconds"] / documents[t.key]["budget"]["multiple"]
+            for t in done
+        )
+
+    per_unit = seconds_per_unit(finished)
+    # a schedule's trial evaluates once per round: its pace is its own schedule's, when known
+    paces = {
+        s: seconds_per_unit([t for t in finished if t.schedule == s])
+        for s in {t.schedule for t in finished}
+    }
+    samples = next(iter(documents.values()))["budget"]["unit_samples"]
+    seconds = sum(paces.get(t.schedule, per_unit) * t.budget for t in todo)
+    seconds /= max(1, concurrency or 1)
     pace = f"{concurrency} at a time" if concurrency else "one at a time (Ray may run more)"
     return (
         f"work: {units:g} budget units ({units * samples:,.0f} training samples) plus "

@@ -302,6 +302,7 @@ def test_reports_read_schedule_results(mini_root, mini_benchmark, controlled, tm
     assert shown.exit_code == 0
     assert "round    personas    requested    earlier    not yet    utility" in shown.output
     assert "schedule diagnosis: UTILITY EROSION" in shown.output
+    assert "last round's budget 5x" in shown.output and "all 3 rounds: " in shown.output
 
     from harness.results.layout import result_files
 
