@@ -191,7 +191,9 @@ def with_request(benchmark: Benchmark, identities: Iterable[str]) -> Benchmark:
             "the request holds no forget row: its identity ids are not forget personas",
             "take a request from Schedule.partition on this benchmark",
         )
-    splits = {**benchmark.splits, "forget": Split("forget", forget.dataset.select(rows))}
+    # derived from the forget split: the training image cache reads the forget split's entry
+    selected = Split("forget", forget.dataset.select(rows), parent=forget, parent_rows=rows)
+    splits = {**benchmark.splits, "forget": selected}
     return replace(benchmark, splits=splits)
 
 

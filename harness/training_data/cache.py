@@ -75,7 +75,12 @@ def cached_pixels(
 
     A corrupt image ends the build with a ``BenchmarkError`` naming the split and the row; an
     interrupted build (Ctrl-C) leaves no entry. Raises ``OSError`` when the entry cannot be
-    written (the caller falls back to the exact path)."""
+    written (the caller falls back to the exact path). A derived split (a schedule's request
+    of the forget split) reads its parent's entry through its rows: one entry, decoded once,
+    serves every request."""
+    if split.parent is not None and split.parent_rows is not None:
+        whole, hit = cached_pixels(split.parent, geometry, scope, cache, workers, show_progress)
+        return whole.subset(split.parent_rows), hit
     key = cache_key(scope, split, geometry)
     found = _load(cache, key, geometry)
     if found is not None:

@@ -76,10 +76,22 @@ class CachedPixels(PixelSource):
         sizes: np.ndarray,
         geometry: TrainGeometry,
         description: dict[str, Any],
+        rows: np.ndarray | None = None,
     ) -> None:
         self.path, self.shape, self.sizes, self.geometry = path, shape, sizes, geometry
         self.description = description
+        self.rows = rows
+        """For a derived split read from its parent's entry: each row's row in the entry."""
         self._pixels: torch.Tensor | None = None
+
+    def subset(self, rows: Sequence[int]) -> CachedPixels:
+        """The same entry read as the derived split whose row k is this one's ``rows[k]``."""
+        mapped = np.asarray(rows, dtype=np.int64)
+        if self.rows is not None:
+            mapped = self.rows[mapped]
+        return CachedPixels(
+            self.path, self.shape, self.sizes, self.geometry, self.description, mapped
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_pixels": None}
@@ -96,6 +108,8 @@ class CachedPixels(PixelSource):
     def images(self, rows: Sequence[int], seeds: Sequence[int]) -> torch.Tensor:
         out_h, out_w = self.geometry.crop.size
         out = _shared_like(torch.empty(3, out_h, out_w, dtype=torch.uint8), len(rows))
+        if self.rows is not None:
+            rows = self.rows[np.asarray(rows, dtype=np.int64)].tolist()
         return self.geometry.apply(self.pixels, rows, self.sizes, seeds, out)
 
     def finish(

@@ -158,3 +158,20 @@ def test_ctrl_c_during_a_build_with_workers_leaves_no_entry(tmp_path: Path) -> N
     output, _ = process.communicate(timeout=60)
     assert process.returncode != 0 and "KeyboardInterrupt" in output, output
     assert not root.exists() or list(root.iterdir()) == []  # no entry, no staged file
+
+
+def test_a_derived_split_reads_its_parents_entry_row_for_row(tmp_path: Path) -> None:
+    geometry = TrainGeometry.split(_transform(32))
+    whole = _split(SIZES)
+    rows = [4, 1, 3]  # a schedule's request: some of the forget split's rows, in its order
+    derived = Split("forget", whole.dataset.select(rows), parent=whole, parent_rows=rows)
+    alone = Split("forget", whole.dataset.select(rows))  # the same rows, as a split of its own
+    cache = ImageCache(tmp_path)
+    parent, _ = cached_pixels(whole, geometry, "s", cache, 0, show_progress=False)
+    read, found = cached_pixels(derived, geometry, "s", cache, 0, show_progress=False)
+    assert found and len(cache.entries()) == 1  # no second decode, no second entry
+    own, _ = cached_pixels(alone, geometry, "s", ImageCache(tmp_path / "own"), 0, False)
+    seeds = [11, 12, 13]
+    assert np.array_equal(read.images([0, 1, 2], seeds), own.images([0, 1, 2], seeds))
+    twice = read.subset([2, 0])  # a derived split of a derived split maps through both
+    assert np.array_equal(twice.images([0, 1], [5, 6]), parent.images([3, 4], [5, 6]))
